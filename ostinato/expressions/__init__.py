@@ -1,0 +1,9 @@
+"""Kestra (Pebble) expressions rendered with Jinja2's immutable sandbox.
+
+Public surface (implemented in private modules of this package):
+    render(template, context) -> str
+    render_value(value, context) -> Any   (recursive over dicts and lists)
+    is_truthy(rendered) -> bool
+    referenced_variables(template) -> set[str]
+    ExpressionError
+"""

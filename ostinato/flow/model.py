@@ -1,0 +1,134 @@
+"""The Flow model: every top-level property of a Kestra flow."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from ostinato.flow.inputs import Input
+from ostinato.flow.tasks import ID_PATTERN, KestraModel, Retry, Task
+from ostinato.flow.triggers import Trigger
+
+NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+class Output(KestraModel):
+    """A flow output, rendered when the execution ends."""
+
+    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+    type: Literal[
+        "STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE", "TIME", "DURATION",
+        "FILE", "JSON", "YAML", "URI", "ARRAY", "ENUM", "SELECT", "MULTISELECT", "EMAIL",
+        "SECRET",
+    ] = "STRING"
+    value: Any
+    description: str | None = None
+    display_name: str | None = None
+    required: bool = True
+
+
+class PluginDefault(KestraModel):
+    """`pluginDefaults` (old name `taskDefaults`): property values for a task type."""
+
+    type: str
+    values: dict[str, Any] = Field(default_factory=dict)
+    forced: bool = False
+
+
+class Concurrency(KestraModel):
+    """How many executions of this flow may run at once, and what to do past that."""
+
+    limit: int = Field(ge=1)
+    behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
+
+
+class Sla(KestraModel):
+    """A service-level agreement on executions of the flow (parsed; checked in a later issue)."""
+
+    id: str
+    type: Literal["MAX_DURATION", "EXECUTION_ASSERTION"]
+    behavior: Literal["FAIL", "CANCEL", "NONE"] = "FAIL"
+    duration: str | None = None
+    assert_: str | None = Field(default=None, alias="assert")
+    labels: dict[str, Any] | list[dict[str, Any]] | None = None
+
+
+class Flow(KestraModel):
+    """A Kestra flow. Task ids are unique across the whole flow (see `task`)."""
+
+    id: str = Field(pattern=ID_PATTERN, max_length=100)
+    namespace: str = Field(pattern=NAMESPACE_PATTERN, max_length=150)
+    revision: int | None = Field(default=None, ge=1)
+    tenant_id: str | None = None
+    description: str | None = None
+    labels: dict[str, Any] = Field(default_factory=dict)
+    inputs: list[Input] = Field(default_factory=list)
+    outputs: list[Output] = Field(default_factory=list)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[Task] = Field(min_length=1)
+    errors: list[Task] = Field(default_factory=list)
+    finally_: list[Task] = Field(default_factory=list, alias="finally")
+    after_execution: list[Task] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=list)
+    plugin_defaults: list[PluginDefault] = Field(default_factory=list)
+    task_defaults: list[PluginDefault] = Field(default_factory=list)
+    retry: Retry | None = None
+    concurrency: Concurrency | None = None
+    sla: list[Sla] = Field(default_factory=list)
+    disabled: bool = False
+    deleted: bool = False
+
+    _tasks_by_id: dict[str, Task] = PrivateAttr(default_factory=dict)
+    _parent_of: dict[str, str | None] = PrivateAttr(default_factory=dict)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_as_map(cls, value: Any) -> Any:
+        """Kestra accepts labels as a map or as a list of {key, value}."""
+        if isinstance(value, list):
+            out: dict[str, Any] = {}
+            for item in value:
+                if not isinstance(item, dict) or set(item) != {"key", "value"}:
+                    raise ValueError("a label in a list must be a map of `key` and `value`")
+                out[str(item["key"])] = item["value"]
+            return out
+        return value
+
+    @model_validator(mode="after")
+    def _index_tasks(self) -> Flow:
+        self._tasks_by_id = {}
+        self._parent_of = {}
+        for block in (self.tasks, self.errors, self.finally_, self.after_execution):
+            for task in block:
+                self._index(task, None)
+        return self
+
+    def _index(self, task: Task, parent: str | None) -> None:
+        # Duplicates are reported by the validator with their paths; keep the first here.
+        self._tasks_by_id.setdefault(task.id, task)
+        self._parent_of.setdefault(task.id, parent)
+        for _, children in task.child_lists():
+            for child in children:
+                self._index(child, task.id)
+
+    @property
+    def uid(self) -> str:
+        """`namespace.id`, how Kestra names a flow in messages."""
+        return f"{self.namespace}.{self.id}"
+
+    def task(self, task_id: str) -> Task:
+        """The task with this id, wherever it is in the flow."""
+        return self._tasks_by_id[task_id]
+
+    def parent_task_id(self, task_id: str) -> str | None:
+        """The id of the flowable task that holds `task_id` (None at the top level)."""
+        return self._parent_of[task_id]
+
+    def all_tasks(self) -> list[Task]:
+        """Every task of the flow, depth first."""
+        return list(self._tasks_by_id.values())
+
+    def defaults_for(self) -> list[PluginDefault]:
+        """pluginDefaults and the older taskDefaults, in declaration order."""
+        return [*self.plugin_defaults, *self.task_defaults]
