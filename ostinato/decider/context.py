@@ -1,0 +1,106 @@
+"""The variables a template renders with, built from the execution without copying it.
+
+Every piece is a reference into the execution (outputs, inputs) or a small dict, so the cost
+of building a context depends on the depth of the task run, not on the size of the execution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ostinato.execution.model import Execution, TaskRun
+from ostinato.flow.model import Flow
+from ostinato.flow.tasks import Task
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the decider is configured with (no environment is read inside the decider)."""
+
+    #: KESTRA_-prefixed environment variables, prefix stripped and lower-cased
+    envs: dict[str, str] = field(default_factory=dict)
+    globals: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+def nested_labels(labels: dict[str, Any]) -> dict[str, Any]:
+    """Labels as a map, with dotted keys also nested (`labels.system.correlationId`)."""
+    out: dict[str, Any] = dict(labels)
+    for key, value in labels.items():
+        if "." not in key:
+            continue
+        node = out
+        *head, last = key.split(".")
+        for part in head:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[last] = value
+    return out
+
+
+def _taskrun_vars(run: TaskRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "startDate": run.state.start_date,
+        "parentId": run.parent_task_run_id,
+        "value": run.value,
+        "iteration": run.iteration,
+        "attemptsCount": max(len(run.attempts) - 1, 0),
+    }
+
+
+def base_context(flow: Flow, execution: Execution, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Variables that do not depend on a task run (flow outputs, trigger inputs)."""
+    return {
+        "flow": {
+            "id": flow.id,
+            "namespace": flow.namespace,
+            "revision": execution.flow_revision,
+            "tenantId": execution.tenant_id,
+        },
+        "execution": {
+            "id": execution.id,
+            "startDate": execution.state.start_date,
+            "originalId": execution.original_id or execution.id,
+            "state": execution.state.current,
+        },
+        "outputs": execution.task_outputs,
+        "inputs": execution.inputs,
+        "vars": flow.variables,
+        "labels": nested_labels(execution.labels),
+        "trigger": execution.trigger,
+        "envs": settings.envs,
+        "globals": settings.globals,
+        "__now__": now,
+        "__secrets__": settings.secrets,
+        "__error_logs__": execution.error_logs,
+        "__each_values__": [],
+    }
+
+
+def task_context(
+    flow: Flow,
+    execution: Execution,
+    run: TaskRun,
+    task: Task,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, Any]:
+    """Variables for rendering `task`'s properties in task run `run`."""
+    context = base_context(flow, execution, settings, now)
+    context["task"] = {"id": task.id, "type": task.type}
+    context["taskrun"] = _taskrun_vars(run)
+    parents = [
+        {"taskrun": {"id": p.id, "value": p.value, "iteration": p.iteration}, "outputs": p.outputs}
+        for p in execution.parents_of(run)
+    ]
+    if parents:
+        context["parents"] = parents
+        context["parent"] = parents[0]
+    context["__each_values__"] = run.each_values
+    return context

@@ -1,0 +1,75 @@
+"""Events the decider applies. Every event has an id and carries its own time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    at: datetime
+    execution_id: str
+
+
+@dataclass(frozen=True)
+class ExecutionRequested(Event):
+    """Start an execution of a flow revision with already typed inputs."""
+
+    namespace: str
+    flow_id: str
+    flow_revision: int
+    tenant_id: str | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+    trigger: dict[str, Any] | None = None
+    schedule_date: datetime | None = None
+    parent_id: str | None = None
+    original_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkerTaskResult(Event):
+    """A worker's report on one attempt: RUNNING, then its final state."""
+
+    task_run_id: str
+    attempt: int
+    state: str
+    outputs: dict[str, Any] | None = None
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SubflowResult(Event):
+    """A child execution (started by a Subflow task) reached a terminal state."""
+
+    task_run_id: str
+    attempt: int
+    child_execution_id: str
+    state: str
+    #: the child's flow outputs and every task output (to render the task's `outputs`)
+    outputs: dict[str, Any] | None = None
+    task_outputs: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class TimerFired(Event):
+    timer_id: str
+
+
+@dataclass(frozen=True)
+class Kill(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Resume(Event):
+    """Resume a paused execution (every paused task run, or the one named)."""
+
+    task_run_id: str | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)

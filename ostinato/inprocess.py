@@ -1,0 +1,291 @@
+"""A deterministic in-process driver for the core: the decider plus inline workers.
+
+This is a harness for unit tests and benchmarks of the pure core, not a stand-in for the
+services: events go through a local queue, worker tasks run inline through
+`ostinato.tasks.run_task`, and time is a virtual clock that jumps to the next timer when
+nothing else is left to do (so a `PT1S` pause or retry costs no real second).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ostinato.decider import Settings, decide
+from ostinato.decider import commands as cmd
+from ostinato.decider import events as ev
+from ostinato.execution.model import Execution
+from ostinato.flow.inputs import InputError, type_inputs as _type_inputs
+from ostinato.flow.model import Flow
+from ostinato.flow.parser import parse_flow
+from ostinato.storage import LocalStorage, input_file_uri_path
+from ostinato.tasks import RunContext, run_task
+
+
+class FlowNotFound(LookupError):
+    pass
+
+
+@dataclass
+class LogRecord:
+    execution_id: str
+    task_run_id: str | None
+    task_id: str | None
+    level: str
+    message: str
+
+
+@dataclass
+class InProcessRunner:
+    """Runs flows to completion in one process with a virtual clock."""
+
+    storage_dir: Path
+    settings: Settings = field(default_factory=Settings)
+    now: datetime = field(default_factory=lambda: datetime(2024, 1, 1, tzinfo=timezone.utc))
+    #: called with every event applied, in order (to record a replayable log)
+    on_event: Callable[[ev.Event], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.flows: dict[tuple[str, str], Flow] = {}
+        self.executions: dict[str, Execution] = {}
+        self.logs: list[LogRecord] = []
+        self.storage = LocalStorage(self.storage_dir)
+        self._queue: deque[ev.Event] = deque()
+        self._timers: list[tuple[datetime, int, str, str]] = []
+        self._counter = itertools.count(1)
+        self._waiting_parents: dict[str, tuple[str, str, int]] = {}
+
+    # ---------------------------------------------------------------- flows and starts
+
+    def deploy(self, source: str | Flow) -> Flow:
+        flow = parse_flow(source) if isinstance(source, str) else source
+        self.flows[(flow.namespace, flow.id)] = flow
+        return flow
+
+    def start(
+        self,
+        flow: Flow,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        labels: Mapping[str, Any] | None = None,
+        schedule_date: datetime | None = None,
+        execution_id: str | None = None,
+        trigger: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        original_id: str | None = None,
+        type_inputs: bool = True,
+    ) -> str:
+        """Type the inputs (InputError if invalid) and queue the execution request.
+
+        `type_inputs=False` passes them as given, unchecked (what Kestra's own tests do
+        when they start an execution without inputs).
+        """
+        execution_id = execution_id or f"exec{next(self._counter)}"
+        typed = dict(inputs or {})
+        if type_inputs:
+            typed = _type_inputs(
+                flow.inputs, typed,
+                store_file=lambda input_id, value: self._store_input(flow, execution_id, input_id, value),
+            )
+        self._queue.append(ev.ExecutionRequested(
+            id=self._event_id(), at=self.now, execution_id=execution_id,
+            namespace=flow.namespace, flow_id=flow.id, flow_revision=flow.revision or 1,
+            inputs=typed, labels=dict(labels or {}), schedule_date=schedule_date,
+            trigger=trigger, metadata=dict(metadata or {}), original_id=original_id,
+        ))
+        return execution_id
+
+    def _store_input(self, flow: Flow, execution_id: str, input_id: str, value: Any) -> str:
+        path = Path(str(value))
+        data = path.read_bytes() if path.exists() else str(value).encode()
+        uri_path = input_file_uri_path(flow.namespace, flow.id, execution_id, input_id, path.name)
+        return self.storage.put(uri_path, data)
+
+    def send(self, event_factory: Callable[[str, datetime], ev.Event]) -> None:
+        """Queue an event built from a fresh id and the current time (kill, resume ...)."""
+        self._queue.append(event_factory(self._event_id(), self.now))
+
+    def run(self, flow: Flow, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> Execution:
+        """Start an execution and run everything until it and its children are finished."""
+        execution_id = self.start(flow, inputs, **kwargs)
+        self.run_until_idle()
+        return self.executions[execution_id]
+
+    # ---------------------------------------------------------------- the loop
+
+    def run_until_idle(self, *, until: Callable[[], bool] | None = None, max_events: int = 1_000_000) -> None:
+        """Apply events; when none is left, jump the clock to the next timer; stop when idle.
+
+        `until` stops the loop early (checked after each event), e.g. at a PAUSED state.
+        """
+        for _ in range(max_events):
+            if until is not None and until():
+                return
+            if self._queue:
+                self._apply(self._queue.popleft())
+            elif self._timers:
+                at, _, execution_id, timer_id = heapq.heappop(self._timers)
+                self.now = max(self.now, at)
+                self._queue.append(ev.TimerFired(self._event_id(), self.now, execution_id, timer_id))
+            else:
+                return
+        raise RuntimeError(f"still busy after {max_events} events")
+
+    def _apply(self, event: ev.Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+        execution = self.executions.get(event.execution_id)
+        flow = self._flow_of(event, execution)
+        decision = decide(flow, execution, event, self.settings)
+        if decision.execution is not None:
+            self.executions[decision.execution.id] = decision.execution
+        for command in decision.commands:
+            self._carry_out(command, flow)
+        finished = decision.execution
+        if finished is not None and finished.finished and finished.id in self._waiting_parents:
+            self._report_to_parent(finished)
+
+    def _flow_of(self, event: ev.Event, execution: Execution | None) -> Flow:
+        if isinstance(event, ev.ExecutionRequested):
+            return self.flows[(event.namespace, event.flow_id)]
+        assert execution is not None, f"no execution {event.execution_id}"
+        return self.flows[(execution.namespace, execution.flow_id)]
+
+    def _event_id(self) -> str:
+        return f"event-{next(self._counter)}"
+
+    # ---------------------------------------------------------------- commands
+
+    def _carry_out(self, command: cmd.Command, flow: Flow) -> None:
+        if isinstance(command, cmd.RunTask):
+            self._run_worker_task(command)
+        elif isinstance(command, cmd.SetTimer):
+            heapq.heappush(self._timers, (command.fire_at, next(self._counter),
+                                          command.execution_id, command.timer_id))
+        elif isinstance(command, cmd.EmitLog):
+            self.logs.append(LogRecord(command.execution_id, command.task_run_id, command.task_id,
+                                       command.level, command.message))
+        elif isinstance(command, cmd.StartSubflow):
+            self._start_subflow(command)
+        elif isinstance(command, cmd.StartExecution):
+            target = self.flows[(command.namespace, command.flow_id)]
+            self._queue.append(ev.ExecutionRequested(
+                id=self._event_id(), at=self.now, execution_id=command.execution_id,
+                namespace=command.namespace, flow_id=command.flow_id,
+                flow_revision=command.flow_revision, inputs=command.inputs,
+                labels=command.labels, schedule_date=command.schedule_date,
+                original_id=command.original_id, metadata=command.metadata,
+                tenant_id=target.tenant_id,
+            ))
+        # CancelTimer and KillTask need nothing here: a cancelled timer that fires is
+        # ignored by the decider, and inline worker tasks are never in flight.
+
+    def _run_worker_task(self, command: cmd.RunTask) -> None:
+        started = self.now
+        self._queue.append(ev.WorkerTaskResult(
+            self._event_id(), started, command.execution_id, command.task_run_id,
+            command.attempt, "RUNNING"))
+        context = RunContext(
+            variables=command.variables, storage=self.storage, clock=lambda: self.now,
+            sleep=self._sleep, log_level=command.task.log_level,
+        )
+        outcome = run_task(command.task, context)
+        for line in outcome.logs:
+            self.logs.append(LogRecord(command.execution_id, command.task_run_id,
+                                       command.task.id, line.level, line.message))
+        self._queue.append(ev.WorkerTaskResult(
+            self._event_id(), self.now, command.execution_id, command.task_run_id,
+            command.attempt, outcome.state, outcome.outputs,
+            [{"level": line.level, "message": line.message} for line in outcome.logs],
+            outcome.metrics,
+        ))
+
+    def _sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def _start_subflow(self, command: cmd.StartSubflow) -> None:
+        flow = self.flows.get((command.namespace, command.flow_id))
+        if flow is None:
+            self._queue.append(ev.SubflowResult(
+                self._event_id(), self.now, command.parent_execution_id, command.task_run_id,
+                command.attempt, command.execution_id, "FAILED",
+                message=f"Unable to find flow `{command.namespace}.{command.flow_id}`",
+            ))
+            return
+        if command.wait:
+            self._waiting_parents[command.execution_id] = (
+                command.parent_execution_id, command.task_run_id, command.attempt)
+        try:
+            self.start(flow, command.inputs, labels=command.labels,
+                       execution_id=command.execution_id, trigger=command.trigger,
+                       schedule_date=command.schedule_date)
+        except InputError as error:
+            self._waiting_parents.pop(command.execution_id, None)
+            self._queue.append(ev.SubflowResult(
+                self._event_id(), self.now, command.parent_execution_id, command.task_run_id,
+                command.attempt, command.execution_id, "FAILED", message=str(error)))
+
+    def _report_to_parent(self, child: Execution) -> None:
+        parent_id, task_run_id, attempt = self._waiting_parents.pop(child.id)
+        self._queue.append(ev.SubflowResult(
+            self._event_id(), self.now, parent_id, task_run_id, attempt, child.id,
+            child.state.current, outputs=child.outputs, task_outputs=child.task_outputs,
+        ))
+
+    # ---------------------------------------------------------------- queries
+
+    def logs_of(self, execution_id: str) -> list[LogRecord]:
+        return [line for line in self.logs if line.execution_id == execution_id]
+
+    def executions_of(self, namespace: str, flow_id: str) -> list[Execution]:
+        return [e for e in self.executions.values()
+                if e.namespace == namespace and e.flow_id == flow_id]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ostinato.inprocess FLOW.yaml [--input NAME=VALUE ...]`: run a flow in-process.
+
+    Prints each task run as it ended and the final state and outputs. Exit code 0 for
+    SUCCESS or WARNING, 1 for any other final state, 2 for an invalid flow or input.
+    """
+    import argparse
+    import json
+    import sys
+    import tempfile
+
+    from ostinato.flow.inputs import InputError
+    from ostinato.flow.parser import FlowValidationError
+
+    parser = argparse.ArgumentParser(prog="python -m ostinato.inprocess", description=main.__doc__)
+    parser.add_argument("flow", type=Path, help="the flow's YAML file")
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=VALUE")
+    args = parser.parse_args(argv)
+    inputs = dict(item.split("=", 1) for item in args.input)
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = InProcessRunner(storage_dir=Path(tmp))
+        try:
+            flow = runner.deploy(args.flow.read_text())
+            execution = runner.run(flow, inputs)
+        except (FlowValidationError, InputError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    print(f"execution {execution.id} of {flow.namespace}.{flow.id}")
+    for run in execution.task_run_list:
+        value = f" [{run.value}]" if run.value is not None else ""
+        outputs = json.dumps(run.outputs, ensure_ascii=False) if run.outputs else ""
+        print(f"  {run.state.current:<8} {run.task_id}{value} {outputs}")
+    for line in runner.logs_of(execution.id):
+        print(f"  log {line.level:<5} {line.task_id}: {line.message}")
+    print(f"final state: {execution.state.current}")
+    if execution.outputs:
+        print(f"outputs: {json.dumps(execution.outputs, ensure_ascii=False)}")
+    return 0 if execution.state.current in ("SUCCESS", "WARNING") else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

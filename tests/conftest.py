@@ -1,0 +1,23 @@
+"""Shared test configuration: the corpus summary line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many corpus cases passed, failed and were deferred (or that none ran)."""
+    from tests.conformance.corpus import CORPUS_DIR, corpus_available
+
+    if not corpus_available():
+        terminalreporter.write_line(f"conformance corpus: not found at {CORPUS_DIR}; corpus cases not run")
+        return
+    counts = {"passed": 0, "failed": 0, "deferred": 0}
+    for outcome, key in (("passed", "passed"), ("failed", "failed"), ("xfailed", "deferred")):
+        for report in terminalreporter.stats.get(outcome, []):
+            if "test_corpus" in report.nodeid and "[" in report.nodeid:
+                counts[key] += 1
+    terminalreporter.write_line(
+        "conformance corpus (decider, in-process): "
+        f"{counts['passed']} cases passed, {counts['failed']} failed, {counts['deferred']} deferred"
+    )
