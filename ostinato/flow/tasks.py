@@ -12,9 +12,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from ostinato.flow.durations import parse_duration
-from ostinato.flow.registry import register_task, resolve_task_type
+from ostinato.flow.registry import UnknownTaskType, register_task, resolve_task_type
 
 ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
 
@@ -94,8 +95,22 @@ class Task(KestraModel):
     @classmethod
     def _dispatch_on_type(cls, data: Any, handler: Any) -> Any:
         """Validating against `Task` itself builds the class registered for `type`."""
-        if cls is Task and isinstance(data, dict) and isinstance(data.get("type"), str):
-            return resolve_task_type(data["type"]).model_validate(data)
+        if cls is Task and isinstance(data, dict):
+            # Errors come out as pydantic errors (never a bare exception), so that every
+            # problem of every task of a flow is reported at once.
+            if "type" not in data:
+                raise PydanticCustomError("missing_task_type", "missing required property `type`")
+            if not isinstance(data["type"], str):
+                raise PydanticCustomError(
+                    "task_type_not_string", "a task `type` must be a string"
+                )
+            try:
+                target = resolve_task_type(data["type"])
+            except UnknownTaskType:
+                raise PydanticCustomError(
+                    "unknown_task_type", "unknown task type `{type}`", {"type": data["type"]}
+                ) from None
+            return target.model_validate(data)
         return handler(data)
 
     def child_lists(self) -> list[tuple[str, list[Task]]]:
