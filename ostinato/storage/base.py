@@ -1,0 +1,72 @@
+"""The storage interface and the path layout Kestra uses for execution files."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+#: the prefix of every internal-storage URI (`kestra:///io/kestra/tests/...`)
+SCHEME = "kestra://"
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Internal storage. URIs are `kestra:///<path>`; a bare `<path>` is accepted too."""
+
+    def put(self, uri_path: str, data: bytes) -> str:
+        """Store `data` at `uri_path` (replacing any file there); return its `kestra:///` URI."""
+        ...
+
+    def get(self, uri: str) -> bytes:
+        """The bytes stored at `uri`; FileNotFoundError naming the URI if there are none."""
+        ...
+
+    def exists(self, uri: str) -> bool:
+        """Whether a file is stored at `uri`."""
+        ...
+
+    def size(self, uri: str) -> int:
+        """The size in bytes of the file at `uri`; FileNotFoundError if missing."""
+        ...
+
+
+def uri_path(uri: str) -> str:
+    """The normalised path of `uri` (`kestra:///a/b` or `/a/b` or `a/b` -> `a/b`).
+
+    Raises ValueError for another scheme, an empty path, or any `..` / `.` segment, so
+    no backend can be made to reach outside its root.
+    """
+    if not isinstance(uri, str):
+        raise ValueError(f"a storage URI must be a string, not {type(uri).__name__}")
+    path = uri
+    if path.startswith(SCHEME):
+        path = path[len(SCHEME):]
+    elif "://" in path:
+        raise ValueError(f"`{uri}` is not an internal storage URI (kestra:///...)")
+    path = path.replace("\\", "/")
+    segments = [s for s in path.split("/") if s != ""]
+    if not segments:
+        raise ValueError(f"`{uri}` has an empty storage path")
+    for segment in segments:
+        if segment in ("..", ".") or "\x00" in segment:
+            raise ValueError(f"`{uri}` escapes the internal storage (`{segment}` segment)")
+    return "/".join(segments)
+
+
+def to_uri(path: str) -> str:
+    """The `kestra:///` URI of a storage path."""
+    return f"{SCHEME}/{uri_path(path)}"
+
+
+def execution_prefix(namespace: str, flow_id: str, execution_id: str) -> str:
+    """Where Kestra keeps an execution's files: `<namespace as dirs>/<flow>/executions/<id>`."""
+    return f"{namespace.replace('.', '/')}/{flow_id}/executions/{execution_id}"
+
+
+def input_file_uri_path(
+    namespace: str, flow_id: str, execution_id: str, input_id: str, filename: str
+) -> str:
+    """The storage path of a FILE input: `<execution prefix>/inputs/<input id>/<filename>`."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if name in ("", ".", ".."):
+        raise ValueError(f"`{filename}` is not a usable file name")
+    return f"{execution_prefix(namespace, flow_id, execution_id)}/inputs/{input_id}/{name}"
