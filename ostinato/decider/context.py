@@ -25,6 +25,11 @@ class Settings:
     secrets: dict[str, str] = field(default_factory=dict)
 
 
+def envs_from(environ: dict[str, str] | Any) -> dict[str, str]:
+    """Kestra's `envs`: KESTRA_-prefixed variables, prefix stripped and name lower-cased."""
+    return {k[len("KESTRA_"):].lower(): v for k, v in environ.items() if k.startswith("KESTRA_")}
+
+
 def nested_labels(labels: dict[str, Any]) -> dict[str, Any]:
     """Labels as a map, with dotted keys also nested (`labels.system.correlationId`)."""
     out: dict[str, Any] = dict(labels)
@@ -56,7 +61,7 @@ def _taskrun_vars(run: TaskRun) -> dict[str, Any]:
 
 def base_context(flow: Flow, execution: Execution, settings: Settings, now: datetime) -> dict[str, Any]:
     """Variables that do not depend on a task run (flow outputs, trigger inputs)."""
-    return {
+    context: dict[str, Any] = {
         "flow": {
             "id": flow.id,
             "namespace": flow.namespace,
@@ -70,7 +75,6 @@ def base_context(flow: Flow, execution: Execution, settings: Settings, now: date
             "state": execution.state.current,
         },
         "outputs": execution.task_outputs,
-        "inputs": execution.inputs,
         "vars": flow.variables,
         "labels": nested_labels(execution.labels),
         "trigger": execution.trigger,
@@ -81,6 +85,10 @@ def base_context(flow: Flow, execution: Execution, settings: Settings, now: date
         "__error_logs__": execution.error_logs,
         "__each_values__": [],
     }
+    # As in Kestra, `inputs` exists only for a flow that declares inputs (or got some).
+    if flow.inputs or execution.inputs:
+        context["inputs"] = execution.inputs
+    return context
 
 
 def task_context(
