@@ -7,3 +7,21 @@ Public surface (implemented in private modules of this package):
     referenced_variables(template) -> set[str]
     ExpressionError
 """
+
+from ._errors import ExpressionError
+from ._render import (
+    MAX_RENDERED_BYTES,
+    is_truthy,
+    referenced_variables,
+    render,
+    render_value,
+)
+
+__all__ = [
+    "MAX_RENDERED_BYTES",
+    "ExpressionError",
+    "is_truthy",
+    "referenced_variables",
+    "render",
+    "render_value",
+]

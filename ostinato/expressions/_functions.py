@@ -1,0 +1,147 @@
+"""Kestra functions: now, json, yaml, render, secret, read, errorLogs ...
+
+Caller-supplied facts come from the render state (``_runtime``), never from
+the machine: the render time is ``__now__``, secrets ``__secrets__``, file
+reads go through the ``__read__`` callable.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid as _uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import _dates
+from ._data import from_json, parse_yaml
+from ._errors import ExpressionError
+from ._runtime import current_state, inclusive_range
+from ._values import check_defined
+
+MAX_RENDER_ROUNDS = 100
+
+
+def now(format: str | None = None, timeZone: str | None = None,
+        locale: str | None = None) -> str:
+    moment = current_state().specials.get("__now__")
+    if moment is None:
+        raise ExpressionError("now() needs the render time")
+    tz = _dates.zone(timeZone)
+    return _dates.format_date(_dates.convert(moment, tz), format, tz)
+
+
+def uuid() -> str:
+    return str(_uuid.uuid4())
+
+
+def random_int(lower: int, upper: int) -> int:
+    check_defined(lower)
+    check_defined(upper)
+    if int(upper) <= int(lower):
+        raise ValueError("randomInt: 'upper' must be greater than 'lower'")
+    return random.randrange(int(lower), int(upper))
+
+
+def maximum(*values: Any) -> Any:
+    return max(check_defined(v) for v in values)
+
+
+def minimum(*values: Any) -> Any:
+    return min(check_defined(v) for v in values)
+
+
+def render(toRender: Any, recursive: bool = True) -> Any:
+    """Render ``toRender`` with the current variables, again and again until
+    nothing changes (``recursive``), like Kestra's render()."""
+    from ._render import render_nested  # render() is the one way back into the renderer
+
+    check_defined(toRender)
+    if not isinstance(toRender, str):
+        return toRender
+    current = toRender
+    for _ in range(MAX_RENDER_ROUNDS):
+        rendered = render_nested(current)
+        if not recursive or rendered == current:
+            return rendered
+        current = rendered
+    raise ExpressionError(f"render() did not settle after {MAX_RENDER_ROUNDS} rounds: `{toRender}`")
+
+
+def render_once(toRender: Any) -> Any:
+    return render(toRender, recursive=False)
+
+
+def current_each_output(outputs: Any) -> Any:
+    """Walk ``outputs`` down the current ForEach values (``__each_values__``)."""
+    check_defined(outputs)
+    current = outputs
+    for value in current_state().specials.get("__each_values__") or []:
+        if not isinstance(current, Mapping) or value not in current:
+            break
+        current = current[value]
+    return current
+
+
+def error_logs() -> list[Any]:
+    return list(current_state().specials.get("__error_logs__") or [])
+
+
+def secret(key: Any, namespace: str | None = None) -> Any:
+    check_defined(key)
+    secrets = current_state().specials.get("__secrets__") or {}
+    if key not in secrets:
+        raise ExpressionError(f"Cannot find secret for key '{key}'")
+    return secrets[key]
+
+
+def _reader() -> Callable[[str], Any]:
+    reader = current_state().specials.get("__read__")
+    if reader is None:
+        raise ExpressionError("read() is not available: no file reader was given")
+    return reader  # type: ignore[no-any-return]
+
+
+def read(path: Any) -> str:
+    check_defined(path)
+    content = _reader()(str(path))
+    return content.decode("utf-8") if isinstance(content, bytes) else str(content)
+
+
+def file_size(path: Any) -> int:
+    return len(read(path).encode("utf-8"))
+
+
+def is_file_empty(path: Any) -> bool:
+    return file_size(path) == 0
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "now": now,
+    "json": from_json,
+    "fromJson": from_json,
+    "jsonDecode": from_json,
+    "yaml": parse_yaml,
+    "fromYaml": parse_yaml,
+    "uuid": uuid,
+    "randomInt": random_int,
+    "range": inclusive_range,
+    "max": maximum,
+    "min": minimum,
+    "render": render,
+    "renderOnce": render_once,
+    "currentEachOutput": current_each_output,
+    "errorLogs": error_logs,
+    "secret": secret,
+    "read": read,
+    "fileSize": file_size,
+    "isFileEmpty": is_file_empty,
+}
+
+DATE_FILTERS: dict[str, Callable[..., Any]] = {
+    "date": _dates.date,
+    "dateAdd": _dates.date_add,
+    "timestamp": _dates.timestamp,
+    "timestampMilli": _dates.timestamp_milli,
+    "timestampMicro": _dates.timestamp_micro,
+    "timestampNano": _dates.timestamp_nano,
+}
