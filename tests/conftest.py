@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 
+
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say how many corpus cases passed, failed and were deferred (or that none ran)."""
     from tests.conformance.corpus import CORPUS_DIR, corpus_available
