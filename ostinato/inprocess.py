@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 from ostinato.decider import Settings, decide
 from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
+from ostinato.decider.concurrency import admission
 from ostinato.execution.model import Execution
 from ostinato.flow.inputs import InputError, type_inputs as _type_inputs
 from ostinato.flow.model import Flow
@@ -56,6 +57,10 @@ class InProcessRunner:
         self.logs: list[LogRecord] = []
         self.storage = LocalStorage(self.storage_dir)
         self._queue: deque[ev.Event] = deque()
+        #: worker tasks wait here until no event is pending, as on a real worker pool
+        self._work: deque[cmd.RunTask] = deque()
+        #: executions QUEUED by their flow's concurrency limit, oldest first, per flow
+        self._queued: dict[tuple[str, str], deque[str]] = {}
         self._timers: list[tuple[datetime, int, str, str]] = []
         self._counter = itertools.count(1)
         self._waiting_parents: dict[str, tuple[str, str, int]] = {}
@@ -128,6 +133,8 @@ class InProcessRunner:
                 return
             if self._queue:
                 self._apply(self._queue.popleft())
+            elif self._work:
+                self._run_worker_task(self._work.popleft())
             elif self._timers:
                 at, _, execution_id, timer_id = heapq.heappop(self._timers)
                 self.now = max(self.now, at)
@@ -137,18 +144,41 @@ class InProcessRunner:
         raise RuntimeError(f"still busy after {max_events} events")
 
     def _apply(self, event: ev.Event) -> None:
-        if self.on_event is not None:
-            self.on_event(event)
         execution = self.executions.get(event.execution_id)
         flow = self._flow_of(event, execution)
+        if isinstance(event, ev.ExecutionRequested) and execution is None and flow.concurrency:
+            event = self._admit(flow, event)
+        if self.on_event is not None:
+            self.on_event(event)
         decision = decide(flow, execution, event, self.settings)
         if decision.execution is not None:
             self.executions[decision.execution.id] = decision.execution
         for command in decision.commands:
             self._carry_out(command, flow)
         finished = decision.execution
-        if finished is not None and finished.finished and finished.id in self._waiting_parents:
+        if finished is None or not finished.finished:
+            return
+        if finished.id in self._waiting_parents:
             self._report_to_parent(finished)
+        if flow.concurrency:
+            self._release_queued(flow)
+
+    def _running_count(self, flow: Flow) -> int:
+        return sum(1 for e in self.executions_of(flow.namespace, flow.id)
+                   if not e.finished and e.state.current != "QUEUED")
+
+    def _admit(self, flow: Flow, event: ev.ExecutionRequested) -> ev.ExecutionRequested:
+        """The flow-concurrency owner's decision, carried by the request."""
+        answer = admission(flow.concurrency, self._running_count(flow))
+        if answer == "QUEUED":
+            self._queued.setdefault((flow.namespace, flow.id), deque()).append(event.execution_id)
+        return replace(event, admission=answer)
+
+    def _release_queued(self, flow: Flow) -> None:
+        waiting = self._queued.get((flow.namespace, flow.id))
+        if waiting and admission(flow.concurrency, self._running_count(flow)) == "RUNNING":
+            execution_id = waiting.popleft()
+            self._queue.append(ev.Admit(self._event_id(), self.now, execution_id))
 
     def _flow_of(self, event: ev.Event, execution: Execution | None) -> Flow:
         if isinstance(event, ev.ExecutionRequested):
@@ -163,7 +193,7 @@ class InProcessRunner:
 
     def _carry_out(self, command: cmd.Command, flow: Flow) -> None:
         if isinstance(command, cmd.RunTask):
-            self._run_worker_task(command)
+            self._work.append(command)
         elif isinstance(command, cmd.SetTimer):
             heapq.heappush(self._timers, (command.fire_at, next(self._counter),
                                           command.execution_id, command.timer_id))

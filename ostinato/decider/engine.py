@@ -109,6 +109,8 @@ class Decider:
             self._on_kill()
         elif isinstance(event, ev.Resume):
             self._on_resume(event)
+        elif isinstance(event, ev.Admit) and self.ex.state.current == "QUEUED":
+            self._start_execution()
         self._drain()
 
     def _on_requested(self, event: ev.ExecutionRequested) -> None:
@@ -132,11 +134,25 @@ class Decider:
             schedule_date=iso(event.schedule_date) if event.schedule_date else None,
             metadata={"attemptNumber": 1, "originalCreatedDate": iso(self.now), **event.metadata},
         )
+        if event.admission != "RUNNING":
+            self._refuse_or_queue(event.admission)
+            return
         if event.schedule_date is not None and event.schedule_date > self.now:
             self.set_timer("schedule", event.schedule_date, None)
             return
         self._start_execution()
         self._drain()
+
+    def _refuse_or_queue(self, admission: str) -> None:
+        """Past the flow's concurrency limit: wait QUEUED, or end CANCELLED or FAILED."""
+        ex = self.ex
+        ex.state.move(admission, self.now)
+        if admission != "QUEUED":
+            limit = self.flow.concurrency.limit if self.flow.concurrency else 0
+            self.log(None, "WARN" if admission == "CANCELLED" else "ERROR",
+                     f"Flow `{self.flow.uid}` is at its concurrency limit of {limit}: "
+                     f"execution {admission.lower()}")
+            ex.progress["phase"] = "done"
 
     def _start_execution(self) -> None:
         self.ex.state.move("RUNNING", self.now)
@@ -226,8 +242,6 @@ class Decider:
             return
         if timer.kind == "schedule":
             self._start_execution()
-            return
-        if timer.kind == "new-execution":
             return
         run = self.ex.run(timer.task_run_id or "")
         if run.state.terminal:

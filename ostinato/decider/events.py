@@ -29,6 +29,8 @@ class ExecutionRequested(Event):
     parent_id: str | None = None
     original_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: the flow-concurrency owner's answer: RUNNING, QUEUED, CANCELLED or FAILED
+    admission: str = "RUNNING"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,11 @@ class SubflowResult(Event):
 @dataclass(frozen=True)
 class TimerFired(Event):
     timer_id: str
+
+
+@dataclass(frozen=True)
+class Admit(Event):
+    """A QUEUED execution may start: a running execution of its flow has ended."""
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,6 @@ DEFERRED = {
     "trigger-flow-listener-with-pause.yaml": "started by a Flow trigger: needs the scheduler (issue 4)",
     "flow-trigger-preconditions-flow-listen.yaml": "Flow trigger preconditions: needs the scheduler (issue 4)",
     "webhook.yaml": "webhook trigger: needs the API (issue 5)",
-    "flow-concurrency-queue.yml": "flow concurrency admission across executions (issue 4)",
-    "flow-concurrency-cancel.yml": "flow concurrency admission across executions (issue 4)",
-    "flow-concurrency-fail.yml": "flow concurrency admission across executions (issue 4)",
 }
 
 

@@ -299,6 +299,22 @@ def _case_new_execution_retry(case: Case, runner: InProcessRunner, flow: Any, tm
     matches(states, case.asserted["terminal_states_of_all_executions_of_this_flow"])
 
 
+def _case_concurrency(case: Case, runner: InProcessRunner, flow: Any, tmp_path: Path) -> None:
+    first = runner.start(flow, {})
+    _run_until(runner, first, "RUNNING")
+    expected_1, expected_2 = case.asserted["execution_1"], case.asserted["execution_2"]
+    if expected_1.get("running_before_2_starts"):
+        assert runner.executions[first].state.current == "RUNNING"
+    second = runner.start(flow, {})
+    runner.run_until_idle()
+    one, two = runner.executions[first], runner.executions[second]
+    matches(one.state.current, expected_1["final_state"])
+    matches(two.state.current, expected_2["final_state"])
+    prefix = expected_2.get("state_history_prefix")
+    if prefix:
+        matches([h.state for h in two.state.histories][: len(prefix)], prefix)
+
+
 SPECIAL: dict[str, Callable[[Case, InProcessRunner, Any, Path], None]] = {
     "pause_no_tasks.yaml": _case_pause,
     "pause-delay.yaml": _case_pause,
@@ -306,4 +322,7 @@ SPECIAL: dict[str, Callable[[Case, InProcessRunner, Any, Path], None]] = {
     "pause_on_resume_optional.yaml": _case_pause,
     "minimal.yaml": _case_schedule_date,
     "retry-new-execution-task-attempts.yml": _case_new_execution_retry,
+    "flow-concurrency-queue.yml": _case_concurrency,
+    "flow-concurrency-cancel.yml": _case_concurrency,
+    "flow-concurrency-fail.yml": _case_concurrency,
 }
