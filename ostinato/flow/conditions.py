@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from ostinato.flow.registry import TypeRegistry, UnknownType
 from ostinato.flow.tasks import KestraModel
 
 State = Literal[
@@ -24,30 +25,24 @@ DayOfWeek = Literal[
     "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"
 ]
 
-_CONDITIONS: dict[str, type[Condition]] = {}
-
-
-class UnknownConditionType(LookupError):
+class UnknownConditionType(UnknownType):
     """A condition `type` that no registered class answers to."""
+
+
+CONDITIONS: TypeRegistry[Condition] = TypeRegistry("condition", UnknownConditionType)
 
 
 def register_condition(cls: type[Condition], *names: str) -> type[Condition]:
     """Register `cls` under each of `names` (canonical name first)."""
-    for name in names:
-        _CONDITIONS[name] = cls
-    cls.type_name = names[0]
-    return cls
+    return CONDITIONS.register(cls, *names)
 
 
 def resolve_condition_type(name: str) -> type[Condition]:
-    try:
-        return _CONDITIONS[name]
-    except KeyError:
-        raise UnknownConditionType(f"unknown condition type `{name}`") from None
+    return CONDITIONS.resolve(name)
 
 
 def known_condition_types() -> list[str]:
-    return sorted(_CONDITIONS)
+    return CONDITIONS.known()
 
 
 def kestra_condition(short: str, *extra: str) -> Any:

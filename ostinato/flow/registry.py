@@ -1,41 +1,69 @@
-"""Task type registry: Kestra type names (and their old aliases) to task model classes.
+"""Type registries: Kestra type names (and their old aliases) to model classes.
 
-A plugin extends it with `register_task(MyTask, "com.example.MyTask")`.
+Tasks, triggers and conditions each have one; a plugin extends them, e.g.
+`register_task(MyTask, "com.example.MyTask")`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from ostinato.flow.tasks import Task
 
-_TYPES: dict[str, type[Task]] = {}
+T = TypeVar("T")
 
 
-class UnknownTaskType(LookupError):
-    """A `type` that no registered task class answers to."""
+class UnknownType(LookupError):
+    """A `type` that no registered class answers to."""
+
+
+class UnknownTaskType(UnknownType):
+    pass
+
+
+class TypeRegistry(Generic[T]):
+    """Names to classes for one kind of plugin (`task`, `trigger`, `condition`)."""
+
+    def __init__(self, kind: str, error: type[UnknownType] = UnknownType) -> None:
+        self.kind = kind
+        self._error = error
+        self._classes: dict[str, type[T]] = {}
+
+    def register(self, cls: type[T], *names: str) -> type[T]:
+        """Register `cls` under each of `names`, its canonical Kestra name first."""
+        if not names:
+            raise ValueError(f"{cls.__name__} needs at least one type name")
+        for name in names:
+            self._classes[name] = cls
+        target: Any = cls
+        if getattr(target, "type_name", None) not in names:
+            target.type_name = names[0]
+        return cls
+
+    def resolve(self, name: str) -> type[T]:
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise self._error(f"unknown {self.kind} type `{name}`") from None
+
+    def known(self) -> list[str]:
+        return sorted(self._classes)
+
+
+TASKS: TypeRegistry[Task] = TypeRegistry("task", UnknownTaskType)
 
 
 def register_task(cls: type[Task], *names: str) -> type[Task]:
-    """Register `cls` under each of `names` (its canonical Kestra name first)."""
-    if not names:
-        raise ValueError(f"{cls.__name__} needs at least one type name")
-    for name in names:
-        _TYPES[name] = cls
-    if not getattr(cls, "type_name", None) or cls.type_name not in names:
-        cls.type_name = names[0]
-    return cls
+    """Register a task class under its Kestra name and aliases."""
+    return TASKS.register(cls, *names)
 
 
 def resolve_task_type(name: str) -> type[Task]:
     """The task class registered under `name`, or UnknownTaskType."""
-    try:
-        return _TYPES[name]
-    except KeyError:
-        raise UnknownTaskType(f"unknown task type `{name}`") from None
+    return TASKS.resolve(name)
 
 
 def known_task_types() -> list[str]:
-    """Every registered type name, sorted."""
-    return sorted(_TYPES)
+    """Every registered task type name, sorted."""
+    return TASKS.known()

@@ -16,36 +16,32 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ostinato.flow.conditions import Condition, State
+from ostinato.flow.registry import TypeRegistry, UnknownType
 from ostinato.flow.tasks import ID_PATTERN, KestraModel, _check_duration
-
-_TRIGGERS: dict[str, type[Trigger]] = {}
 
 CRON_NICKNAMES = frozenset(
     {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 )
 
 
-class UnknownTriggerType(LookupError):
+class UnknownTriggerType(UnknownType):
     """A trigger `type` that no registered class answers to."""
+
+
+TRIGGERS: TypeRegistry[Trigger] = TypeRegistry("trigger", UnknownTriggerType)
 
 
 def register_trigger(cls: type[Trigger], *names: str) -> type[Trigger]:
     """Register `cls` under each of `names` (canonical name first)."""
-    for name in names:
-        _TRIGGERS[name] = cls
-    cls.type_name = names[0]
-    return cls
+    return TRIGGERS.register(cls, *names)
 
 
 def resolve_trigger_type(name: str) -> type[Trigger]:
-    try:
-        return _TRIGGERS[name]
-    except KeyError:
-        raise UnknownTriggerType(f"unknown trigger type `{name}`") from None
+    return TRIGGERS.resolve(name)
 
 
 def known_trigger_types() -> list[str]:
-    return sorted(_TRIGGERS)
+    return TRIGGERS.known()
 
 
 def kestra_trigger(*names: str) -> Any:
