@@ -52,6 +52,8 @@ def parse_instant(text: str) -> datetime:
 class Decision:
     execution: Execution | None
     commands: list[cmd.Command] = field(default_factory=list)
+    #: ids of the task runs this event created or changed, in the order first touched
+    changed: list[str] = field(default_factory=list)
 
 
 def decide(
@@ -64,7 +66,7 @@ def decide(
     """
     decider = Decider(flow, execution, event, settings or Settings())
     decider.apply()
-    return Decision(decider.execution, decider.commands)
+    return Decision(decider.execution, decider.commands, list(decider.touched))
 
 
 class Decider:
@@ -80,6 +82,8 @@ class Decider:
         self.now: datetime = event.at
         self.commands: list[cmd.Command] = []
         self._ended: deque[TaskRun] = deque()
+        #: task runs created or changed (a dict keeps the order they were first touched)
+        self.touched: dict[str, None] = {}
 
     @property
     def execution(self) -> Execution | None:
@@ -209,6 +213,7 @@ class Decider:
             return None
         if run.attempts[-1].state.terminal:
             return None
+        self.touched[run.id] = None
         return run
 
     def _attempt_ended(self, run: TaskRun, state: str) -> None:
@@ -246,6 +251,7 @@ class Decider:
         run = self.ex.run(timer.task_run_id or "")
         if run.state.terminal:
             return
+        self.touched[run.id] = None
         task = self.flow.task(run.task_id)
         if timer.kind == "retry":
             run.state.move("RUNNING", self.now)
@@ -263,6 +269,7 @@ class Decider:
             targets = [self.ex.run(i) for i in self.ex.progress.get("pausedRuns", [])]
         for run in targets:
             if run.state.current == "PAUSED":
+                self.touched[run.id] = None
                 self.resume_run(run, event.inputs)
 
     def _on_kill(self) -> None:
@@ -275,6 +282,7 @@ class Decider:
         for run in ex.task_run_list:
             if run.state.terminal:
                 continue
+            self.touched[run.id] = None
             task = self.flow.task(run.task_id)
             if not task.flowable and run.attempts and not run.attempts[-1].state.terminal:
                 self.commands.append(cmd.KillTask(ex.id, run.id))
@@ -354,6 +362,8 @@ class Decider:
         progress["nextLane"] = len(progress["started"])
 
     def _child_ended(self, node: TaskRun | None, child: TaskRun) -> None:
+        if node is not None:
+            self.touched[node.id] = None
         progress = self._progress(node)
         if progress.get("phase") != child.block:
             return
@@ -457,6 +467,7 @@ class Decider:
             block=block, lane=lane, pos=pos,
         ))
         self._progress(node)["running"] += 1
+        self.touched[run.id] = None
         self._start_run(run, task)
 
     def _start_run(self, run: TaskRun, task: Task) -> None:
@@ -529,6 +540,7 @@ class Decider:
         if state == "WARNING" and task.allow_warning:
             state = "SUCCESS"
         run.state.move(state, self.now)
+        self.touched[run.id] = None
         for timer_id in [t.id for t in self.ex.timers.values() if t.task_run_id == run.id]:
             self._cancel_timer(timer_id)
         self._record_outputs(run)

@@ -74,3 +74,20 @@ def test_an_event_applied_twice_changes_nothing(tmp_path: Path) -> None:
         duplicate = decide(flow, execution, event)
         assert duplicate.commands == []
         assert duplicate.execution is not None and duplicate.execution.to_dict() == before
+
+
+def test_decision_names_every_task_run_it_changed(tmp_path: Path) -> None:
+    """The executor writes only the task runs a decision lists: none may be missing."""
+    recorded: list[ev.Event] = []
+    runner = InProcessRunner(storage_dir=tmp_path, on_event=recorded.append)
+    flow = runner.deploy(FLOW)
+    runner.run(flow)
+    execution = None
+    for event in recorded:
+        before = {} if execution is None else {
+            run.id: run.to_dict() for run in copy.deepcopy(execution).task_run_list}
+        decision = decide(flow, execution, event)
+        execution = decision.execution
+        assert execution is not None
+        actually = {run.id for run in execution.task_run_list if before.get(run.id) != run.to_dict()}
+        assert actually <= set(decision.changed), (type(event).__name__, actually - set(decision.changed))

@@ -1,0 +1,1 @@
+"""Thin adapter over confluent-kafka: client settings, topic names, reading and writing."""
