@@ -334,3 +334,7 @@ class HttpRequest(Task):
     options: dict[str, Any] = Field(default_factory=dict)
     allow_failed: bool = False
     encrypt_body: bool = False
+
+
+# Kestra's script tasks are part of the core language too (their models live beside).
+from ostinato.flow import script_tasks as _script_tasks  # noqa: E402,F401
