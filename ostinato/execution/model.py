@@ -217,15 +217,22 @@ class Execution:
     #: counter that derives deterministic ids for new task runs and timers
     sequence: int = 0
     _by_id: dict[str, TaskRun] = field(default_factory=dict, repr=False, compare=False)
+    _position: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id = {run.id: run for run in self.task_run_list}
+        self._position = {run.id: i for i, run in enumerate(self.task_run_list)}
 
     # ---- task runs
     def add(self, run: TaskRun) -> TaskRun:
+        self._position[run.id] = len(self.task_run_list)
         self.task_run_list.append(run)
         self._by_id[run.id] = run
         return run
+
+    def index_of(self, task_run_id: str) -> int | None:
+        """The position of a task run in `task_run_list`."""
+        return self._position.get(task_run_id)
 
     def run(self, task_run_id: str) -> TaskRun:
         return self._by_id[task_run_id]

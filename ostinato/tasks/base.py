@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -91,6 +92,8 @@ class RunContext:
     log_level: str | None = None
     logs: list[LogLine] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    #: set when the task must stop (timeout, kill); long runners check it
+    cancel_event: threading.Event | None = None
 
     def render_context(self) -> dict[str, Any]:
         """The variables with `__now__` set to the clock's current time."""

@@ -233,21 +233,14 @@ def execution_header_record(execution: Execution) -> dict[str, Any]:
 
 
 def _indexes(execution: Execution, task_run_ids: Iterable[str]) -> list[tuple[int, TaskRun]]:
-    """(index, run) of the runs named, found from the end of the list (where new and busy
-    runs usually are), in list order."""
-    wanted = set(task_run_ids)
-    found: list[tuple[int, TaskRun]] = []
-    runs = execution.task_run_list
-    for index in range(len(runs) - 1, -1, -1):
-        if not wanted:
-            break
-        run = runs[index]
-        if run.id in wanted:
-            wanted.discard(run.id)
-            found.append((index, run))
-    if wanted:
-        raise KeyError(f"no task run {sorted(wanted)} in execution {execution.id}")
-    found.reverse()
+    """(index, run) of the runs named, in list order (each found through the index)."""
+    found = []
+    for run_id in set(task_run_ids):
+        index = execution.index_of(run_id)
+        if index is None:
+            raise KeyError(f"no task run {run_id} in execution {execution.id}")
+        found.append((index, execution.task_run_list[index]))
+    found.sort(key=lambda pair: pair[0])
     return found
 
 

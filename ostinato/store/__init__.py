@@ -1,0 +1,1 @@
+"""Local state stores on RocksDB (rocksdict)."""

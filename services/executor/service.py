@@ -1,0 +1,436 @@
+"""The executor: the only writer of execution state.
+
+Per batch of inbox records, in this order:
+  1. decode each record (a malformed one goes to the dead letters) and apply it with the
+     pure decider to the execution, loaded from the local store when not in memory;
+  2. produce the store's changelog (the header and the task runs the decision changed),
+     the execution update, worker tasks, logs, child requests and parent results;
+  3. flush the producer (every record confirmed, changelog offsets known);
+  4. write the store: changed records, timer index and changelog offsets, one batch;
+  5. commit the inbox offsets.
+A crash anywhere replays the batch; the decider ignores what it already applied
+(DESIGN.md, invariant 2), and a restart first restores the store from the changelog.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from ostinato.decider import Settings, decide
+from ostinato.decider import commands as cmd
+from ostinato.decider import events as ev
+from ostinato.decider.engine import Decision
+from ostinato.execution.model import Execution, State
+from ostinato.flow.model import Flow
+from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.flow_table import FlowTable
+from ostinato.kafka.messages import Received
+from ostinato.kafka.outbox import Outbox
+from ostinato.kafka.restore import read_partition_to_end
+from ostinato.logging import get_logger
+from ostinato.store.executions import ExecutionStore, StoreBatch
+from ostinato.wire import records as rec
+from ostinato.wire.codec import Codec, MalformedRecord
+from services.executor.variables import worker_variables
+
+log = get_logger(component="executor")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    data_dir: Path
+    context_limit: int = 1 << 20
+    flow_wait_seconds: float = 30.0
+    group_id: str = "ostinato-executor"
+    batch_size: int = 500
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass
+class _Live:
+    """An execution in memory, with the encoded size of each of its records."""
+
+    partition: int
+    execution: Execution
+    header: bytes
+    sizes: dict[str, int]
+
+    @property
+    def size(self) -> int:
+        return sum(self.sizes.values())
+
+
+class ExecutorService:
+    def __init__(self, kafka: KafkaSettings, config: ExecutorConfig, codec: Codec,
+                 flows: FlowTable) -> None:
+        self.kafka = kafka
+        self.config = config
+        self.codec = codec
+        self.flows = flows
+        self.store = ExecutionStore(config.data_dir / "executions")
+        self._live: dict[str, _Live] = {}
+        self._owned: set[int] = set()
+        self._timers: list[tuple[datetime, int, str, str]] = []
+        self._waiting: dict[tuple[int, int], float] = {}
+        self._paused: dict[int, int] = {}
+        self._producer = Producer(kafka.producer(**{"message.max.bytes": 4 * config.context_limit}))
+        self._consumer = Consumer(kafka.consumer(config.group_id, **{"enable.partition.eof": False}))
+        self.ready = threading.Event()
+
+    # ------------------------------------------------------------------ loop
+
+    def run(self, stop: threading.Event) -> None:
+        topic = self.kafka.topic("executor")
+        self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                 on_lost=self._on_revoke)
+        log.info("executor started", topic=topic, group=self.config.group_id)
+        try:
+            while not stop.is_set():
+                messages = self._consumer.consume(self.config.batch_size, 0.02)
+                outbox = Outbox(self._producer, self.kafka, track="executor-changelog")
+                batch = StoreBatch()
+                done: dict[int, int] = {}
+                blocked: set[int] = set()
+                for message in messages:
+                    error = message.error()
+                    if error is not None:
+                        if error.code() != KafkaError._PARTITION_EOF:
+                            log.warning("consume error", error=str(error))
+                        continue
+                    received = Received.of(message)
+                    partition = received.partition
+                    if partition in blocked:
+                        continue
+                    if self._handle(received, outbox, batch):
+                        done[partition] = received.offset
+                    else:
+                        blocked.add(partition)
+                self._fire_due_timers(outbox)
+                if done or batch or outbox.offsets or messages:
+                    self._finish_batch(outbox, batch, done)
+                self._resume_waiting()
+        finally:
+            self._consumer.close()
+            self.store.close()
+
+    def _finish_batch(self, outbox: Outbox, batch: StoreBatch, done: dict[int, int]) -> None:
+        batch.offsets.update(outbox.flush())
+        self.store.write(batch)
+        if done:
+            topic = self.kafka.topic("executor")
+            self._consumer.commit(
+                offsets=[TopicPartition(topic, p, o + 1) for p, o in done.items()],
+                asynchronous=False)
+        for execution_id in [i for i, live in self._live.items() if live.execution.finished]:
+            del self._live[execution_id]
+
+    # ------------------------------------------------------------------ partitions
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for partition in [tp.partition or 0 for tp in partitions]:
+            self._restore(partition)
+            self._owned.add(partition)
+            for fire_at, execution_id, timer_id in self.store.timers(partition):
+                heapq.heappush(self._timers, (_instant(fire_at), partition, execution_id, timer_id))
+        log.info("partitions assigned", partitions=sorted(self._owned))
+        self.ready.set()
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        lost = {tp.partition for tp in partitions}
+        self._owned -= lost
+        self._live = {k: v for k, v in self._live.items() if v.partition not in lost}
+        self._timers = [t for t in self._timers if t[1] not in lost]
+        heapq.heapify(self._timers)
+        log.info("partitions revoked", partitions=sorted(lost))
+
+    def _restore(self, partition: int) -> None:
+        """Bring the store's copy of a partition up to the end of its changelog."""
+        start = (self.store.changelog_offset(partition) or -1) + 1
+        batch = StoreBatch()
+        count = 0
+
+        def apply(key: str, value: bytes | None, offset: int) -> None:
+            nonlocal count
+            count += 1
+            execution_id, _, run_id = key.partition("/")
+            if run_id:
+                store_key = self.store.run_key(partition, execution_id, run_id)
+            else:
+                store_key = self.store.header_key(partition, execution_id)
+                self._index_timers_of_header(partition, execution_id, value, batch)
+            if value is None:
+                batch.delete(store_key)
+            else:
+                batch.put(store_key, value)
+            batch.offsets[partition] = offset
+
+        read_partition_to_end(self.kafka, "executor-changelog", partition, start, apply)
+        self.store.write(batch)
+        log.info("partition restored", partition=partition, records=count, from_offset=start)
+
+    def _index_timers_of_header(self, partition: int, execution_id: str, value: bytes | None,
+                                batch: StoreBatch) -> None:
+        for timer_id in self.store.timer_ids(partition, execution_id):
+            batch.delete(self.store.timer_key(partition, execution_id, timer_id))
+        if value is None:
+            return
+        _, header = self.codec.decode(value, expected="ExecutionHeader")
+        for timer in header.get("timers") or []:
+            batch.put(self.store.timer_key(partition, execution_id, timer["id"]),
+                      rec.text_of_instant(timer["fireAt"]).encode())
+
+    # ------------------------------------------------------------------ one record
+
+    def _handle(self, message: Received, outbox: Outbox, batch: StoreBatch) -> bool:
+        """Apply one inbox record; False when it must wait (its flow has not arrived)."""
+        partition = message.partition
+        try:
+            name, record = self.codec.decode(message.value)
+            event = rec.record_to_event(name, record)
+        except (MalformedRecord, ValueError, KeyError) as error:
+            reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+            self._dead_letter(message, reason, outbox)
+            return True
+        live = self._load(partition, event.execution_id)
+        execution = None if live is None else live.execution
+        flow = self._flow_for(event, execution)
+        if flow is None:
+            return self._flow_missing(message, event, execution, outbox, batch)
+        if isinstance(event, ev.WorkerTaskResult) and live is not None:
+            event = self._within_context_limit(event, live, outbox, flow)
+        was_finished = execution is not None and execution.finished
+        decision = decide(flow, execution, event, self.config.settings)
+        self._emit(partition, flow, decision, event, was_finished, outbox, batch)
+        return True
+
+    def _flow_for(self, event: ev.Event, execution: Execution | None) -> Flow | None:
+        if isinstance(event, ev.ExecutionRequested):
+            return self.flows.get(event.namespace, event.flow_id, event.flow_revision, event.tenant_id)
+        if execution is None:
+            return None
+        return self.flows.get(execution.namespace, execution.flow_id, execution.flow_revision,
+                              execution.tenant_id)
+
+    def _flow_missing(self, message: Received, event: ev.Event, execution: Execution | None,
+                      outbox: Outbox, batch: StoreBatch) -> bool:
+        """Wait (bounded) for a flow revision that has not reached the flow table yet."""
+        if execution is None and not isinstance(event, ev.ExecutionRequested):
+            log.warning("event for an unknown execution ignored", executionId=event.execution_id,
+                        event=type(event).__name__)
+            return True
+        where = (message.partition, message.offset)
+        deadline = self._waiting.setdefault(where, time.monotonic() + self.config.flow_wait_seconds)
+        if time.monotonic() < deadline:
+            tp = TopicPartition(message.topic, message.partition, message.offset)
+            self._consumer.pause([tp])
+            self._consumer.seek(tp)
+            self._paused[message.partition] = self.flows.version
+            return False
+        del self._waiting[where]
+        if isinstance(event, ev.ExecutionRequested):
+            self._fail_unknown_flow(message.partition, event, outbox, batch)
+        else:
+            self._dead_letter(message, f"the flow of execution {event.execution_id} is not known "
+                                       f"after {self.config.flow_wait_seconds} s", outbox)
+        return True
+
+    def _resume_waiting(self) -> None:
+        """Retry paused partitions when a flow arrived or a wait ran out."""
+        if not self._paused:
+            return
+        now = time.monotonic()
+        due = [p for p, version in self._paused.items()
+               if version != self.flows.version
+               or any(d <= now for (wp, _), d in self._waiting.items() if wp == p)]
+        if due:
+            topic = self.kafka.topic("executor")
+            self._consumer.resume([TopicPartition(topic, p) for p in due])
+            for p in due:
+                del self._paused[p]
+
+    def _fail_unknown_flow(self, partition: int, event: ev.ExecutionRequested, outbox: Outbox,
+                           batch: StoreBatch) -> None:
+        at = event.at
+        state = State.created(at)
+        state.move("FAILED", at)
+        execution = Execution(
+            id=event.execution_id, namespace=event.namespace, flow_id=event.flow_id,
+            flow_revision=event.flow_revision, tenant_id=event.tenant_id, state=state,
+            inputs=event.inputs, labels=event.labels, trigger=event.trigger,
+            parent_id=event.parent_id, metadata=dict(event.metadata), progress={"phase": "done"})
+        message = (f"Flow `{event.namespace}.{event.flow_id}` revision {event.flow_revision} "
+                   f"is not known after waiting {self.config.flow_wait_seconds} s")
+        log_command = cmd.EmitLog(execution.id, None, None, "ERROR", message, at)
+        self._emit(partition, None, Decision(execution, [log_command], []), event, False, outbox, batch)
+
+    def _within_context_limit(self, event: ev.WorkerTaskResult, live: _Live, outbox: Outbox,
+                              flow: Flow) -> ev.WorkerTaskResult:
+        """A result whose outputs would push the execution past the limit fails instead."""
+        if not event.outputs:
+            return event
+        added = len(rec.to_json(event.outputs).encode())
+        total = live.size + added
+        if total <= self.config.context_limit:
+            return event
+        message = (f"The outputs of this task run are {added} bytes: with them the execution "
+                   f"would be {total} bytes, over the context limit of "
+                   f"{self.config.context_limit} bytes. Store large data in internal storage "
+                   f"(for example with outputFiles) and pass its kestra:// URI instead.")
+        return replace(event, state="FAILED", outputs=None,
+                       logs=[*event.logs, {"level": "ERROR", "message": message}])
+
+    # ------------------------------------------------------------------ emitting
+
+    def _emit(self, partition: int, flow: Flow | None, decision: Decision, event: ev.Event,
+              was_finished: bool, outbox: Outbox, batch: StoreBatch) -> None:
+        execution = decision.execution
+        if execution is None:
+            return
+        live = self._live.get(execution.id)
+        header = self.codec.encode("ExecutionHeader", rec.execution_header_record(execution))
+        if live is not None and header == live.header and not decision.changed and not decision.commands:
+            return  # an event already applied: nothing changed
+        if live is None:
+            live = self._live[execution.id] = _Live(partition, execution, header, {})
+        live.header = header
+        live.sizes["header"] = len(header)
+        outbox.send("executor-changelog", rec.changelog_key(execution.id), header, partition=partition)
+        batch.put(self.store.header_key(partition, execution.id), header)
+        for record in rec.task_run_records(execution, decision.changed):
+            value = self.codec.encode("TaskRun", record)
+            live.sizes[record["id"]] = len(value)
+            outbox.send("executor-changelog", rec.changelog_key(execution.id, record["id"]),
+                        value, partition=partition)
+            batch.put(self.store.run_key(partition, execution.id, record["id"]), value)
+        self._sync_timers(partition, execution, batch)
+        for command in decision.commands:
+            self._carry_out(command, execution, flow, event, outbox)
+        if execution.finished:
+            full = self.codec.encode("Execution", rec.execution_record(execution))
+            outbox.send("executions", execution.id, full)
+            if not was_finished:
+                outbox.send("execution-results", execution.id, full)
+                self._notify_parent(execution, event, outbox)
+        else:
+            update = rec.execution_update_record(execution, decision.changed)
+            outbox.send("executions", execution.id, self.codec.encode("ExecutionUpdate", update))
+
+    def _sync_timers(self, partition: int, execution: Execution, batch: StoreBatch) -> None:
+        known = set(self.store.timer_ids(partition, execution.id))
+        for timer_id in known - set(execution.timers):
+            batch.delete(self.store.timer_key(partition, execution.id, timer_id))
+        for timer in execution.timers.values():
+            if timer.id not in known:
+                batch.put(self.store.timer_key(partition, execution.id, timer.id), timer.fire_at.encode())
+                heapq.heappush(self._timers, (_instant(timer.fire_at), partition, execution.id, timer.id))
+
+    def _carry_out(self, command: cmd.Command, execution: Execution, flow: Flow | None,
+                   event: ev.Event, outbox: Outbox) -> None:
+        if isinstance(command, cmd.RunTask):
+            record = rec.worker_task_record(
+                replace(command, variables=worker_variables(command.task, command.variables)),
+                namespace=execution.namespace, flow_id=execution.flow_id, at=event.at,
+                tenant_id=execution.tenant_id, event_id=str(uuid.uuid4()))
+            outbox.send("worker-tasks", execution.id, self.codec.encode("WorkerTask", record))
+        elif isinstance(command, cmd.EmitLog):
+            entry = rec.log_entry_of(command, namespace=execution.namespace,
+                                     flow_id=execution.flow_id, tenant_id=execution.tenant_id)
+            outbox.send("logs", execution.id, self.codec.encode("LogEntry", rec.log_entry_record(entry)))
+        elif isinstance(command, cmd.StartSubflow):
+            request = ev.ExecutionRequested(
+                id=str(uuid.uuid4()), at=event.at, execution_id=command.execution_id,
+                namespace=command.namespace, flow_id=command.flow_id,
+                flow_revision=self._revision_of(command, execution), tenant_id=execution.tenant_id,
+                inputs=command.inputs, labels=command.labels, trigger=command.trigger,
+                schedule_date=command.schedule_date, parent_id=command.parent_execution_id,
+                metadata={"parentTaskRunId": command.task_run_id, "parentAttempt": command.attempt,
+                          "subflowWait": command.wait})
+            self._send_event(request, outbox)
+        elif isinstance(command, cmd.StartExecution):
+            self._send_event(ev.ExecutionRequested(
+                id=str(uuid.uuid4()), at=event.at, execution_id=command.execution_id,
+                namespace=command.namespace, flow_id=command.flow_id,
+                flow_revision=command.flow_revision, tenant_id=execution.tenant_id,
+                inputs=command.inputs, labels=command.labels, original_id=command.original_id,
+                metadata=command.metadata, schedule_date=command.schedule_date), outbox)
+        elif isinstance(command, cmd.KillTask):
+            log.warning("killing a running worker task is not supported yet",
+                        executionId=command.execution_id, taskRunId=command.task_run_id)
+        # SetTimer / CancelTimer: the timers live in the execution, indexed by _sync_timers.
+
+    def _revision_of(self, command: cmd.StartSubflow, parent: Execution) -> int:
+        if command.revision is not None:
+            return command.revision
+        latest = self.flows.latest_revision(command.namespace, command.flow_id, parent.tenant_id)
+        return latest.revision if latest is not None else 1
+
+    def _notify_parent(self, execution: Execution, event: ev.Event, outbox: Outbox) -> None:
+        metadata = execution.metadata
+        if not execution.parent_id or "parentTaskRunId" not in metadata:
+            return
+        if not metadata.get("subflowWait", True):
+            return
+        self._send_event(ev.SubflowResult(
+            id=str(uuid.uuid4()), at=event.at, execution_id=execution.parent_id,
+            task_run_id=metadata["parentTaskRunId"], attempt=int(metadata.get("parentAttempt", 1)),
+            child_execution_id=execution.id, state=execution.state.current,
+            outputs=execution.outputs, task_outputs=execution.task_outputs), outbox)
+
+    def _send_event(self, event: ev.Event, outbox: Outbox) -> None:
+        name, record = rec.event_to_record(event)
+        outbox.send("executor", event.execution_id, self.codec.encode(name, record))
+
+    def _dead_letter(self, message: Received, reason: str, outbox: Outbox) -> None:
+        letter = rec.DeadLetter(
+            topic=message.topic, partition=message.partition, offset=message.offset,
+            key=message.key, value=message.value or b"", reason=reason, at=utcnow())
+        outbox.send("dead-letters", letter.key, self.codec.encode("DeadLetter", rec.dead_letter_record(letter)))
+        log.error("record sent to the dead letters", topic=message.topic,
+                  partition=message.partition, offset=message.offset, reason=reason)
+
+    # ------------------------------------------------------------------ timers and loading
+
+    def _fire_due_timers(self, outbox: Outbox) -> None:
+        now = utcnow()
+        while self._timers and self._timers[0][0] <= now:
+            _, partition, execution_id, timer_id = heapq.heappop(self._timers)
+            if partition not in self._owned:
+                continue
+            live = self._load(partition, execution_id)
+            if live is None or timer_id not in live.execution.timers:
+                continue
+            self._send_event(ev.TimerFired(str(uuid.uuid4()), utcnow(), execution_id, timer_id), outbox)
+
+    def _load(self, partition: int, execution_id: str) -> _Live | None:
+        live = self._live.get(execution_id)
+        if live is not None:
+            return live
+        header = self.store.header(partition, execution_id)
+        if header is None:
+            return None
+        runs = self.store.runs(partition, execution_id)
+        _, header_record = self.codec.decode(header, expected="ExecutionHeader")
+        run_records = [self.codec.decode(value, expected="TaskRun")[1] for value in runs]
+        execution = rec.execution_from_changelog(header_record, run_records)
+        sizes = {"header": len(header), **{r["id"]: len(v) for r, v in zip(run_records, runs)}}
+        live = _Live(partition, execution, header, sizes)
+        if not execution.finished:
+            self._live[execution_id] = live
+        return live

@@ -1,0 +1,270 @@
+"""The worker: a consumer group on `worker-tasks` that runs runnable tasks.
+
+Up to `slots` tasks run at once, each in its own thread. For each task it reports RUNNING,
+runs the task (enforcing its `timeout`), writes its log lines to `logs`, and reports the
+attempt's final state. A task's offset is committed only once its final result is
+confirmed by the broker, so a worker killed mid-task means the task runs again elsewhere;
+the executor ignores the late duplicate (DESIGN.md, invariant 2).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from pydantic import ValidationError
+
+from ostinato.decider import events as ev
+from ostinato.flow.durations import parse_duration
+from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.messages import Received
+from ostinato.logging import get_logger
+from ostinato.storage import LocalStorage
+from ostinato.tasks import RunContext, TaskOutcome, run_task
+from ostinato.tasks.base import LogLine, TaskKilled
+from ostinato.wire import records as rec
+from ostinato.wire.codec import Codec, MalformedRecord
+
+log = get_logger(component="worker")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    storage_dir: Path
+    slots: int = 8
+    group_id: str = "ostinato-worker"
+    context_limit: int = 1 << 20
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+class _Offsets:
+    """Offsets done per partition; commits only the contiguous prefix."""
+
+    def __init__(self) -> None:
+        self._started: dict[int, list[int]] = {}
+        self._done: dict[int, set[int]] = {}
+
+    def start(self, partition: int, offset: int) -> None:
+        self._started.setdefault(partition, []).append(offset)
+
+    def finish(self, partition: int, offset: int) -> None:
+        self._done.setdefault(partition, set()).add(offset)
+
+    def committable(self) -> dict[int, int]:
+        """Partition -> next offset to commit, for every partition whose oldest tasks ended."""
+        out: dict[int, int] = {}
+        for partition, started in self._started.items():
+            done = self._done.get(partition, set())
+            last = None
+            while started and started[0] in done:
+                last = started.pop(0)
+                done.discard(last)
+            if last is not None:
+                out[partition] = last + 1
+        return out
+
+    def forget(self, partitions: set[int]) -> None:
+        for partition in partitions:
+            self._started.pop(partition, None)
+            self._done.pop(partition, None)
+
+
+class WorkerService:
+    def __init__(self, kafka: KafkaSettings, config: WorkerConfig, codec: Codec) -> None:
+        self.kafka = kafka
+        self.config = config
+        self.codec = codec
+        self.storage = LocalStorage(config.storage_dir)
+        self._producer = Producer(kafka.producer())
+        self._consumer = Consumer(kafka.consumer(config.group_id, **{"enable.partition.eof": False}))
+        self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
+        self._running: dict[Future[None], tuple[int, int]] = {}
+        self._offsets = _Offsets()
+        self._paused = False
+        self.ready = threading.Event()
+
+    # ------------------------------------------------------------------ loop
+
+    def run(self, stop: threading.Event) -> None:
+        topic = self.kafka.topic("worker-tasks")
+        self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                 on_lost=self._on_revoke)
+        log.info("worker started", topic=topic, slots=self.config.slots)
+        try:
+            while not stop.is_set():
+                free = self.config.slots - len(self._running)
+                self._pause_when_full(free)
+                for message in self._consumer.consume(max(free, 1), 0.02):
+                    error = message.error()
+                    if error is not None:
+                        if error.code() != KafkaError._PARTITION_EOF:
+                            log.warning("consume error", error=str(error))
+                        continue
+                    self._start(Received.of(message))
+                self._producer.poll(0)
+                self._reap()
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._producer.flush(10)
+            self._consumer.close()
+
+    def _pause_when_full(self, free: int) -> None:
+        assignment = self._consumer.assignment()
+        if free <= 0 and not self._paused and assignment:
+            self._consumer.pause(assignment)
+            self._paused = True
+        elif free > 0 and self._paused:
+            self._consumer.resume(assignment)
+            self._paused = False
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._paused = False
+        log.info("partitions assigned", partitions=[tp.partition for tp in partitions])
+        self.ready.set()
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._offsets.forget({tp.partition or 0 for tp in partitions})
+
+    def _start(self, message: Received) -> None:
+        self._offsets.start(message.partition, message.offset)
+        future = self._pool.submit(self._execute, message)
+        self._running[future] = (message.partition, message.offset)
+
+    def _reap(self) -> None:
+        finished = [f for f in self._running if f.done()]
+        for future in finished:
+            partition, offset = self._running.pop(future)
+            error = future.exception()
+            if error is not None:  # a bug in the worker itself: do not commit, run it again
+                log.error("worker task crashed", error=repr(error), partition=partition, offset=offset)
+                continue
+            self._offsets.finish(partition, offset)
+        commits = self._offsets.committable()
+        if commits:
+            topic = self.kafka.topic("worker-tasks")
+            self._consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in commits.items()],
+                                  asynchronous=True)
+
+    # ------------------------------------------------------------------ one task
+
+    def _execute(self, message: Received) -> None:
+        try:
+            _, record = self.codec.decode(message.value, expected="WorkerTask")
+        except MalformedRecord as error:
+            self._dead_letter(message, error.reason)
+            return
+        try:
+            task = rec.worker_task_from_record(record)
+        except ValidationError as error:
+            self._send_result(record["executionId"], record["taskRunId"], record["attempt"],
+                              TaskOutcome("FAILED", {}, [LogLine("ERROR", f"This worker cannot run "
+                                          f"task `{record['taskId']}` ({record['taskType']}): {error}",
+                                          utcnow())], []))
+            return
+        bound = log.bind(executionId=task.execution_id, taskRunId=task.task_run_id, taskId=task.task.id)
+        self._send_result(task.execution_id, task.task_run_id, task.attempt, None)
+        started = time.monotonic()
+        outcome = self._run_with_timeout(task)
+        bound.info("task ended", state=outcome.state, seconds=round(time.monotonic() - started, 3))
+        self._send_logs(task, outcome.logs)
+        self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
+
+    def _run_with_timeout(self, task: rec.WorkerTask) -> TaskOutcome:
+        cancel = threading.Event()
+
+        def sleep(seconds: float) -> None:
+            if cancel.wait(seconds):
+                raise TaskKilled("Task stopped")
+
+        variables: dict[str, Any] = {**task.variables, "__secrets__": self.config.secrets,
+                                     "__read__": self._read}
+        context = RunContext(variables=variables, storage=self.storage, clock=utcnow, sleep=sleep,
+                             log_level=task.task.log_level, cancel_event=cancel)
+        if task.task.timeout is None:
+            return run_task(task.task, context)
+        limit = parse_duration(task.task.timeout).total_seconds()
+        box: list[TaskOutcome] = []
+        runner = threading.Thread(target=lambda: box.append(run_task(task.task, context)), daemon=True)
+        runner.start()
+        runner.join(limit)
+        if box:
+            return box[0]
+        cancel.set()
+        runner.join(3)
+        message = f"Task timed out after {task.task.timeout}"
+        return TaskOutcome("FAILED", {}, [*context.logs, LogLine("ERROR", message, utcnow())], [])
+
+    def _read(self, uri: str) -> str:
+        return self.storage.get(uri).decode()
+
+    def _send_logs(self, task: rec.WorkerTask, lines: list[LogLine]) -> None:
+        for line in lines:
+            entry = rec.LogEntry(
+                namespace=task.namespace, flow_id=task.flow_id, execution_id=task.execution_id,
+                level=line.level, message=line.message, timestamp=line.timestamp,
+                task_run_id=task.task_run_id, task_id=task.task.id, attempt=task.attempt,
+                tenant_id=task.tenant_id)
+            self._produce("logs", task.execution_id,
+                          self.codec.encode("LogEntry", rec.log_entry_record(entry)), wait=False)
+
+    def _send_result(self, execution_id: str, task_run_id: str, attempt: int,
+                     outcome: TaskOutcome | None) -> None:
+        """RUNNING when `outcome` is None, else the final state (size-checked)."""
+        at = utcnow()
+        if outcome is None:
+            event = ev.WorkerTaskResult(str(uuid.uuid4()), at, execution_id, task_run_id, attempt, "RUNNING")
+        else:
+            errors = [{"level": l.level, "message": l.message} for l in outcome.logs if l.level == "ERROR"]
+            event = ev.WorkerTaskResult(str(uuid.uuid4()), at, execution_id, task_run_id, attempt,
+                                        outcome.state, outcome.outputs, errors, outcome.metrics)
+        name, record = rec.event_to_record(event)
+        value = self.codec.encode(name, record)
+        if len(value) > self.config.context_limit:
+            message = (f"The result of this task run is {len(value)} bytes, over the context limit "
+                       f"of {self.config.context_limit} bytes. Store large data in internal "
+                       f"storage (for example with outputFiles) and pass its kestra:// URI instead.")
+            event = ev.WorkerTaskResult(str(uuid.uuid4()), at, execution_id, task_run_id, attempt,
+                                        "FAILED", None, [{"level": "ERROR", "message": message}])
+            name, record = rec.event_to_record(event)
+            value = self.codec.encode(name, record)
+        self._produce("executor", execution_id, value, wait=outcome is not None)
+
+    def _produce(self, topic: str, key: str, value: bytes, *, wait: bool) -> None:
+        delivered = threading.Event()
+        failure: list[str] = []
+
+        def on_delivery(error: KafkaError | None, _: Any) -> None:
+            if error is not None:
+                failure.append(str(error))
+            delivered.set()
+
+        while True:
+            try:
+                self._producer.produce(self.kafka.topic(topic), key=key.encode(), value=value,
+                                       on_delivery=on_delivery)
+                break
+            except BufferError:
+                self._producer.poll(0.05)
+        while wait and not delivered.is_set():
+            self._producer.poll(0.01)
+        if failure:
+            raise RuntimeError(f"producing to {topic} failed: {failure[0]}")
+
+    def _dead_letter(self, message: Received, reason: str) -> None:
+        letter = rec.DeadLetter(topic=message.topic, partition=message.partition,
+                                offset=message.offset, key=message.key, value=message.value or b"",
+                                reason=reason, at=utcnow())
+        self._produce("dead-letters", message.key or "",
+                      self.codec.encode("DeadLetter", rec.dead_letter_record(letter)), wait=True)
+        log.error("record sent to the dead letters", offset=message.offset, reason=reason)
