@@ -1,0 +1,20 @@
+"""The `ostinato` command."""
+
+from __future__ import annotations
+
+import click
+
+from ostinato.cli.flows import flow
+from ostinato.cli.local import local
+from ostinato.cli.run import run
+from ostinato.cli.services import api, executor, scheduler, worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ostinato")
+def main() -> None:
+    """ostinato: an event-sourced workflow orchestrator on Kafka that runs Kestra's flows."""
+
+
+for command in (local, run, flow, executor, worker, scheduler, api):
+    main.add_command(command)

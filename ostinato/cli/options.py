@@ -1,0 +1,110 @@
+"""Options shared by commands; every one also reads an `OSTINATO_...` environment variable."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from ostinato.kafka.config import KafkaSettings
+from ostinato.logging import configure_logging
+from ostinato.wire.codec import Codec, codec_for
+
+
+def _env(name: str) -> str:
+    return f"OSTINATO_{name}"
+
+
+def kafka_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--bootstrap-servers and the usual client settings."""
+    options = [
+        click.option("--bootstrap-servers", envvar=_env("BOOTSTRAP_SERVERS"), show_envvar=True,
+                     help="Kafka bootstrap servers (host:port,...)."),
+        click.option("--topic-prefix", envvar=_env("TOPIC_PREFIX"), show_envvar=True,
+                     default="ostinato.", show_default=True, help="Prefix of every topic name."),
+        click.option("--partitions", envvar=_env("PARTITIONS"), show_envvar=True, type=int,
+                     default=4, show_default=True,
+                     help="Partitions of the keyed topics when ostinato creates them."),
+        click.option("--security-protocol", envvar=_env("SECURITY_PROTOCOL"), show_envvar=True,
+                     help="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."),
+        click.option("--sasl-mechanism", envvar=_env("SASL_MECHANISM"), show_envvar=True,
+                     help="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 ..."),
+        click.option("--sasl-username", envvar=_env("SASL_USERNAME"), show_envvar=True),
+        click.option("--sasl-password", envvar=_env("SASL_PASSWORD"), show_envvar=True),
+        click.option("--kafka-config", "kafka_config", envvar=_env("KAFKA_CONFIG"), show_envvar=True,
+                     multiple=True, metavar="KEY=VALUE",
+                     help="Any other librdkafka setting (repeatable)."),
+        click.option("--session-timeout-ms", envvar=_env("SESSION_TIMEOUT_MS"), show_envvar=True,
+                     type=int, default=6000, show_default=True,
+                     help="Consumer group session timeout (joins and failovers take about half)."),
+        click.option("--schema-registry-url", envvar=_env("SCHEMA_REGISTRY_URL"), show_envvar=True,
+                     help="Use Confluent's wire format and this schema registry."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def logging_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--log-format", envvar=_env("LOG_FORMAT"), show_envvar=True,
+                        type=click.Choice(["json", "console"]), default="json", show_default=True,
+                        help="JSON lines (deployed) or readable console lines.")(func)
+    return click.option("--log-level", envvar=_env("LOG_LEVEL"), show_envvar=True,
+                        default="INFO", show_default=True)(func)
+
+
+def kafka_settings(kwargs: dict[str, Any], *, required: bool = True) -> KafkaSettings | None:
+    """Build the settings from the kafka options (popping them from `kwargs`)."""
+    servers = kwargs.pop("bootstrap_servers")
+    extra: dict[str, str] = {}
+    for item in kwargs.pop("kafka_config"):
+        if "=" not in item:
+            raise click.BadParameter(f"`{item}` is not KEY=VALUE", param_hint="--kafka-config")
+        key, value = item.split("=", 1)
+        extra[key] = value
+    settings = dict(
+        topic_prefix=kwargs.pop("topic_prefix"), partitions=kwargs.pop("partitions"),
+        security_protocol=kwargs.pop("security_protocol"), sasl_mechanism=kwargs.pop("sasl_mechanism"),
+        sasl_username=kwargs.pop("sasl_username"), sasl_password=kwargs.pop("sasl_password"),
+        session_timeout_ms=kwargs.pop("session_timeout_ms"), extra=extra)
+    if not servers:
+        if required:
+            raise click.UsageError("--bootstrap-servers (or OSTINATO_BOOTSTRAP_SERVERS) is required")
+        return None
+    return KafkaSettings(bootstrap_servers=servers, **settings)  # type: ignore[arg-type]
+
+
+def codec_of(kwargs: dict[str, Any]) -> Codec:
+    return codec_for(kwargs.pop("schema_registry_url"))
+
+
+def setup_logging(service: str, kwargs: dict[str, Any]) -> None:
+    configure_logging(service=service, json_lines=kwargs.pop("log_format") == "json",
+                      level=kwargs.pop("log_level"))
+
+
+def data_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--data-dir", envvar=_env("DATA_DIR"), show_envvar=True,
+                        type=click.Path(path_type=Path), default=Path("./ostinato-data"),
+                        show_default=True, help="Where the service keeps its local state.")(func)
+
+
+def storage_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--storage-dir", envvar=_env("STORAGE_DIR"), show_envvar=True,
+                        type=click.Path(path_type=Path), default=None,
+                        help="Internal storage (kestra:// files); default DATA_DIR/storage.")(func)
+
+
+def context_limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--context-limit", envvar=_env("CONTEXT_LIMIT"), show_envvar=True,
+                        type=int, default=1 << 20, show_default=True,
+                        help="Largest serialized execution, in bytes.")(func)
+
+
+def wraps_kwargs(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        return func(kwargs)
+    return wrapper

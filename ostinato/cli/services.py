@@ -1,0 +1,107 @@
+"""`ostinato executor|worker|scheduler|api`: one service process, for deployment."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from ostinato.cli.options import (
+    codec_of, context_limit_option, data_dir_option, kafka_options, kafka_settings,
+    logging_options, setup_logging, storage_dir_option, wraps_kwargs,
+)
+from ostinato.decider import Settings
+from ostinato.decider.context import envs_from
+
+
+def _secrets() -> dict[str, str]:
+    """Kestra's open-source convention: SECRET_<NAME> environment variables, base64-encoded."""
+    import base64
+
+    out = {}
+    for key, value in os.environ.items():
+        if key.startswith("SECRET_"):
+            try:
+                out[key[len("SECRET_"):]] = base64.b64decode(value).decode()
+            except ValueError:
+                out[key[len("SECRET_"):]] = value
+    return out
+
+
+@click.command()
+@kafka_options
+@logging_options
+@data_dir_option
+@context_limit_option
+@click.option("--flow-wait", envvar="OSTINATO_FLOW_WAIT", show_envvar=True, type=float, default=30.0,
+              show_default=True, help="Seconds to wait for a flow revision that has not arrived.")
+@wraps_kwargs
+def executor(kwargs: dict[str, Any]) -> None:
+    """Run the executor: applies events to executions and decides what comes next."""
+    from services.executor.main import main
+    from services.executor.service import ExecutorConfig
+
+    setup_logging("executor", kwargs)
+    kafka = kafka_settings(kwargs)
+    assert kafka is not None
+    config = ExecutorConfig(
+        data_dir=kwargs["data_dir"], context_limit=kwargs["context_limit"],
+        flow_wait_seconds=kwargs["flow_wait"],
+        settings=Settings(envs=envs_from(os.environ)))
+    main(kafka, codec_of(kwargs), config)
+
+
+@click.command()
+@kafka_options
+@logging_options
+@data_dir_option
+@storage_dir_option
+@context_limit_option
+@click.option("--slots", envvar="OSTINATO_WORKER_SLOTS", show_envvar=True, type=int, default=8,
+              show_default=True, help="Tasks run at once by this worker.")
+@wraps_kwargs
+def worker(kwargs: dict[str, Any]) -> None:
+    """Run a worker: runs runnable tasks from the worker-tasks topic."""
+    from services.worker.main import main
+    from services.worker.service import WorkerConfig
+
+    setup_logging("worker", kwargs)
+    kafka = kafka_settings(kwargs)
+    assert kafka is not None
+    storage = kwargs["storage_dir"] or kwargs["data_dir"] / "storage"
+    config = WorkerConfig(storage_dir=storage, slots=kwargs["slots"],
+                          context_limit=kwargs["context_limit"], secrets=_secrets())
+    main(kafka, codec_of(kwargs), config)
+
+
+@click.command()
+@kafka_options
+@logging_options
+@wraps_kwargs
+def scheduler(kwargs: dict[str, Any]) -> None:
+    """Run the scheduler (joins the bus; trigger firing comes with the triggers issue)."""
+    from services.scheduler.main import main
+
+    setup_logging("scheduler", kwargs)
+    kafka = kafka_settings(kwargs)
+    assert kafka is not None
+    main(kafka, codec_of(kwargs))
+
+
+@click.command()
+@kafka_options
+@logging_options
+@click.option("--host", envvar="OSTINATO_API_HOST", show_envvar=True, default="127.0.0.1",
+              show_default=True)
+@click.option("--port", envvar="OSTINATO_API_PORT", show_envvar=True, type=int, default=8080,
+              show_default=True)
+@wraps_kwargs
+def api(kwargs: dict[str, Any]) -> None:
+    """Run the HTTP API (today: /health; Kestra's REST comes with the API issue)."""
+    from services.api.main import main
+
+    setup_logging("api", kwargs)
+    kafka = kafka_settings(kwargs)
+    assert kafka is not None
+    main(kafka, codec_of(kwargs), host=kwargs["host"], port=kwargs["port"])

@@ -1,0 +1,153 @@
+"""A client of the bus: deploy flows, request executions, follow them to their end.
+
+What the CLI (and tools of users) do, by producing and consuming records only.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from ostinato.decider import events as ev
+from ostinato.decider.engine import derived_id
+from ostinato.execution.model import Execution
+from ostinato.flow.model import Flow
+from ostinato.flow.parser import parse_flow
+from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.restore import read_partition_to_end
+from ostinato.wire import records as rec
+from ostinato.wire.codec import Codec, MalformedRecord
+
+
+def new_execution_id() -> str:
+    """A Kestra-shaped execution id (22 base62 characters)."""
+    return derived_id(uuid.uuid4().hex)
+
+
+class BusClient:
+    def __init__(self, settings: KafkaSettings, codec: Codec) -> None:
+        self.settings = settings
+        self.codec = codec
+        self._producer = Producer(settings.producer())
+
+    def close(self) -> None:
+        self._producer.flush(10)
+
+    # ---------------------------------------------------------------- flows
+
+    def deployed_revisions(self) -> dict[tuple[str | None, str, str], rec.FlowRevision]:
+        """The latest revision of every flow, read from the flows topic."""
+        latest: dict[tuple[str | None, str, str], rec.FlowRevision] = {}
+
+        def read(key: str, value: bytes | None, offset: int) -> None:
+            if value is None:
+                return
+            try:
+                _, record = self.codec.decode(value, expected="Flow")
+            except MalformedRecord:
+                return
+            revision = rec.flow_from_record(record)
+            ref = (revision.tenant_id, revision.namespace, revision.id)
+            if ref not in latest or latest[ref].revision < revision.revision:
+                latest[ref] = revision
+
+        read_partition_to_end(self.settings, "flows", 0, 0, read)
+        return latest
+
+    def deploy(self, source: str, *, tenant_id: str | None = None,
+               known: dict[tuple[str | None, str, str], rec.FlowRevision] | None = None) -> tuple[Flow, bool]:
+        """Validate and publish a flow; an unchanged source makes no new revision.
+
+        Returns the flow (with its revision) and whether a new revision was written.
+        """
+        flow = parse_flow(source)
+        known = self.deployed_revisions() if known is None else known
+        current = known.get((tenant_id, flow.namespace, flow.id))
+        if current is not None and current.source == source and not current.deleted:
+            flow.revision = current.revision
+            return flow, False
+        revision = flow.revision or ((current.revision + 1) if current else 1)
+        flow.revision = revision
+        record = rec.FlowRevision(namespace=flow.namespace, id=flow.id, revision=revision,
+                                  source=source, updated=datetime.now(timezone.utc),
+                                  tenant_id=tenant_id)
+        known[(tenant_id, flow.namespace, flow.id)] = record
+        self._producer.produce(self.settings.topic("flows"), key=record.key.encode(),
+                               value=self.codec.encode("Flow", rec.flow_record(record)))
+        self._producer.flush(10)
+        return flow, True
+
+    # ---------------------------------------------------------------- executions
+
+    def request(self, flow: Flow, inputs: dict[str, Any], *, execution_id: str,
+                labels: dict[str, Any] | None = None) -> None:
+        """Ask the executor to start an execution (inputs already typed)."""
+        event = ev.ExecutionRequested(
+            id=str(uuid.uuid4()), at=datetime.now(timezone.utc), execution_id=execution_id,
+            namespace=flow.namespace, flow_id=flow.id, flow_revision=flow.revision or 1,
+            tenant_id=flow.tenant_id, inputs=inputs, labels=dict(labels or {}))
+        name, record = rec.event_to_record(event)
+        self._producer.produce(self.settings.topic("executor"), key=execution_id.encode(),
+                               value=self.codec.encode(name, record))
+        self._producer.flush(10)
+
+    def follow(self, execution_id: str, *, on_change: Callable[[Execution], None],
+               on_log: Callable[[rec.LogEntry], None] | None = None,
+               timeout: float | None = None, start_offsets: dict[str, dict[int, int]] | None = None) -> Execution:
+        """Read `executions` (and `logs`) until the execution is finished; call back on
+        each change. Starts at `start_offsets` (per topic and partition) or at 0."""
+        consumer = Consumer(self.settings.consumer(None, **{"enable.partition.eof": False}))
+        topics = ["executions"] + (["logs"] if on_log else [])
+        assignment = []
+        for topic in topics:
+            name = self.settings.topic(topic)
+            partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
+            offsets = (start_offsets or {}).get(topic, {})
+            assignment += [TopicPartition(name, p, offsets.get(p, 0)) for p in partitions]
+        consumer.assign(assignment)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        view: Execution | None = None
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                for message in consumer.consume(500, 0.05):
+                    if message.error() is not None or message.key() != execution_id.encode():
+                        continue
+                    name, record = self.codec.decode(message.value())
+                    if name == "LogEntry" and on_log is not None:
+                        on_log(rec.log_entry_from_record(record))
+                    elif name == "Execution":
+                        view = rec.execution_from_record(record)
+                        on_change(view)
+                        if view.finished:
+                            return view
+                    elif name == "ExecutionUpdate":
+                        view = rec.apply_execution_update(view, record)
+                        on_change(view)
+            raise TimeoutError(f"execution {execution_id} did not finish within {timeout} s")
+        finally:
+            consumer.close()
+
+    def end_offsets(self, topics: list[str]) -> dict[str, dict[int, int]]:
+        """An offset per partition at or before its current end, to follow from.
+
+        The high watermark: exact on Kafka; on the embedded broker it may be earlier than
+        the end (DESIGN.md), which only means reading a few records more.
+        """
+        out: dict[str, dict[int, int]] = {}
+        consumer = Consumer(self.settings.consumer(None))
+        try:
+            for topic in topics:
+                name = self.settings.topic(topic)
+                partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
+                out[topic] = {p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
+                              for p in partitions}
+        finally:
+            consumer.close()
+        return out
+
+
+__all__ = ["BusClient", "KafkaError", "new_execution_id"]
