@@ -15,14 +15,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not corpus_available():
         terminalreporter.write_line(f"conformance corpus: not found at {CORPUS_DIR}; corpus cases not run")
         return
-    counts = {"passed": 0, "failed": 0, "deferred": 0}
-    for outcome, key in (("passed", "passed"), ("failed", "failed"), ("xfailed", "deferred")):
-        for report in terminalreporter.stats.get(outcome, []):
-            if "test_corpus_decider.py::" in report.nodeid:
-                counts[key] += 1
-    if not any(counts.values()):
-        return
-    terminalreporter.write_line(
-        "conformance corpus (decider, in-process): "
-        f"{counts['passed']} cases passed, {counts['failed']} failed, {counts['deferred']} deferred"
-    )
+    for module, label in (("test_corpus_decider.py::", "decider, in-process"),
+                          ("test_corpus_services.py::", "services on the embedded broker")):
+        counts = {"passed": 0, "failed": 0, "deferred": 0}
+        for outcome, key in (("passed", "passed"), ("failed", "failed"), ("xfailed", "deferred")):
+            for report in terminalreporter.stats.get(outcome, []):
+                if module in report.nodeid:
+                    counts[key] += 1
+        if any(counts.values()):
+            terminalreporter.write_line(
+                f"conformance corpus ({label}): {counts['passed']} cases passed, "
+                f"{counts['failed']} failed, {counts['deferred']} deferred")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from ostinato.cli.options import (
     codec_of, context_limit_option, data_dir_option, kafka_options, kafka_settings,
@@ -13,6 +15,15 @@ from ostinato.cli.options import (
 )
 from ostinato.decider import Settings
 from ostinato.decider.context import envs_from
+
+
+def _globals(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"{path} must hold a YAML map", param_hint="--globals")
+    return data
 
 
 def _secrets() -> dict[str, str]:
@@ -36,6 +47,9 @@ def _secrets() -> dict[str, str]:
 @context_limit_option
 @click.option("--flow-wait", envvar="OSTINATO_FLOW_WAIT", show_envvar=True, type=float, default=30.0,
               show_default=True, help="Seconds to wait for a flow revision that has not arrived.")
+@click.option("--globals", "globals_file", envvar="OSTINATO_GLOBALS", show_envvar=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A YAML file of global variables (`{{ globals.x }}`).")
 @wraps_kwargs
 def executor(kwargs: dict[str, Any]) -> None:
     """Run the executor: applies events to executions and decides what comes next."""
@@ -48,7 +62,7 @@ def executor(kwargs: dict[str, Any]) -> None:
     config = ExecutorConfig(
         data_dir=kwargs["data_dir"], context_limit=kwargs["context_limit"],
         flow_wait_seconds=kwargs["flow_wait"],
-        settings=Settings(envs=envs_from(os.environ)))
+        settings=Settings(envs=envs_from(os.environ), globals=_globals(kwargs["globals_file"])))
     main(kafka, codec_of(kwargs), config)
 
 

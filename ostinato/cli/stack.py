@@ -41,6 +41,8 @@ class LocalStack:
     session_timeout_ms: int = 3000
     flow_wait: float = 30.0
     worker_slots: int = 8
+    #: extra environment for the service processes (KESTRA_ variables, OSTINATO_GLOBALS ...)
+    env: dict[str, str] = field(default_factory=dict)
     processes: list[ServiceProcess] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -70,7 +72,7 @@ class LocalStack:
                         "--storage-dir", str(self.storage_dir), "--slots", str(self.worker_slots)]
         if name == "api":
             command += ["--port", str(self.api_port)]
-        env = {**os.environ,
+        env = {**os.environ, **self.env,
                "OSTINATO_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                "OSTINATO_SESSION_TIMEOUT_MS": str(self.session_timeout_ms),
                "OSTINATO_LOG_FORMAT": "console" if self.log_stream is not None else "json"}

@@ -30,6 +30,7 @@ from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.decider.engine import Decision
 from ostinato.execution.model import Execution, State
+from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
@@ -213,6 +214,12 @@ class ExecutorService:
         flow = self._flow_for(event, execution)
         if flow is None:
             return self._flow_missing(message, event, execution, outbox, batch)
+        if isinstance(event, ev.ExecutionRequested) and event.metadata.get("typeInputs"):
+            typed = self._typed_request(event, flow)
+            if isinstance(typed, str):
+                self._fail_request(partition, event, typed, outbox, batch)
+                return True
+            event = typed
         if isinstance(event, ev.WorkerTaskResult) and live is not None:
             event = self._within_context_limit(event, live, outbox, flow)
         was_finished = execution is not None and execution.finished
@@ -245,7 +252,10 @@ class ExecutorService:
             return False
         del self._waiting[where]
         if isinstance(event, ev.ExecutionRequested):
-            self._fail_unknown_flow(message.partition, event, outbox, batch)
+            self._fail_request(message.partition, event,
+                               f"Flow `{event.namespace}.{event.flow_id}` revision "
+                               f"{event.flow_revision} is not known after waiting "
+                               f"{self.config.flow_wait_seconds} s", outbox, batch)
         else:
             self._dead_letter(message, f"the flow of execution {event.execution_id} is not known "
                                        f"after {self.config.flow_wait_seconds} s", outbox)
@@ -265,8 +275,19 @@ class ExecutorService:
             for p in due:
                 del self._paused[p]
 
-    def _fail_unknown_flow(self, partition: int, event: ev.ExecutionRequested, outbox: Outbox,
-                           batch: StoreBatch) -> None:
+    def _typed_request(self, event: ev.ExecutionRequested, flow: Flow) -> ev.ExecutionRequested | str:
+        """A subflow's inputs are typed here, where the child flow is known. Invalid ones
+        give the reason, to end the child FAILED (and so its parent's task run)."""
+        metadata = {k: v for k, v in event.metadata.items() if k != "typeInputs"}
+        try:
+            inputs = type_inputs(flow.inputs, event.inputs)
+        except InputError as error:
+            return f"Invalid inputs for {flow.uid}: {error}"
+        return replace(event, inputs=inputs, metadata=metadata)
+
+    def _fail_request(self, partition: int, event: ev.ExecutionRequested, message: str,
+                      outbox: Outbox, batch: StoreBatch) -> None:
+        """An execution that cannot start: it exists, FAILED, with the reason logged."""
         at = event.at
         state = State.created(at)
         state.move("FAILED", at)
@@ -275,8 +296,6 @@ class ExecutorService:
             flow_revision=event.flow_revision, tenant_id=event.tenant_id, state=state,
             inputs=event.inputs, labels=event.labels, trigger=event.trigger,
             parent_id=event.parent_id, metadata=dict(event.metadata), progress={"phase": "done"})
-        message = (f"Flow `{event.namespace}.{event.flow_id}` revision {event.flow_revision} "
-                   f"is not known after waiting {self.config.flow_wait_seconds} s")
         log_command = cmd.EmitLog(execution.id, None, None, "ERROR", message, at)
         self._emit(partition, None, Decision(execution, [log_command], []), event, False, outbox, batch)
 
@@ -361,7 +380,7 @@ class ExecutorService:
                 inputs=command.inputs, labels=command.labels, trigger=command.trigger,
                 schedule_date=command.schedule_date, parent_id=command.parent_execution_id,
                 metadata={"parentTaskRunId": command.task_run_id, "parentAttempt": command.attempt,
-                          "subflowWait": command.wait})
+                          "subflowWait": command.wait, "typeInputs": True})
             self._send_event(request, outbox)
         elif isinstance(command, cmd.StartExecution):
             self._send_event(ev.ExecutionRequested(

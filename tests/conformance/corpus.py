@@ -136,3 +136,27 @@ def matches(actual: Any, expected: Any, *, now: datetime | None = None) -> None:
         assert actual == expected, f"{actual!r} != {expected!r}"
         return
     assert actual == expected or str(actual) == str(expected), f"{actual!r} != {expected!r}"
+
+
+def corpus_environment() -> tuple[dict[str, str], dict[str, Any]]:
+    """The KESTRA_ environment variables and globals the corpus cases rely on, together."""
+    envs: dict[str, str] = {}
+    globals_: dict[str, Any] = {}
+    for case in load_cases():
+        env = case.spec.get("env") or {}
+        envs.update({k: str(v) for k, v in env.items() if k.startswith("KESTRA_")})
+        globals_.update(env.get("kestra.variables.globals") or {})
+    return envs, globals_
+
+
+def case_params(deferred: dict[str, str]) -> list[Any]:
+    """pytest params of every asserted case; deferred files are expected to fail, not run."""
+    import pytest
+
+    params = []
+    for case in load_cases():
+        marks = []
+        if case.file in deferred:
+            marks.append(pytest.mark.xfail(reason=deferred[case.file], run=False))
+        params.append(pytest.param(case, id=case.name, marks=marks))
+    return params

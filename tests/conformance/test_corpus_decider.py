@@ -1,12 +1,13 @@
 """Kestra's own test flows, run through the decider and the runnable tasks in-process.
 
 Every case of `EXPECTED.yaml` that asserts something is a test; each asserted field is
-checked. Cases that need the scheduler, the API or cross-execution admission are marked
+checked (tests/conformance/checks.py). Cases that need the scheduler or the API are marked
 expected-to-fail with their reason (they belong to later issues).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,315 +15,87 @@ import pytest
 
 from ostinato.decider import Settings
 from ostinato.decider import events as ev
+from ostinato.decider.context import envs_from
 from ostinato.execution.model import Execution
-from ostinato.flow.inputs import InputError, type_inputs
+from ostinato.flow.model import Flow
 from ostinato.flow.parser import parse_flow_file
-from ostinato.inprocess import InProcessRunner
+from ostinato.inprocess import InProcessRunner, LogRecord
 
+from tests.conformance.checks import run_case
 from tests.conformance.corpus import (
-    CORPUS_DIR, DEFERRED, Case, corpus_available, corpus_flow_files, dig, first_run, load_cases,
-    matches, task_output,
+    CORPUS_DIR, DEFERRED, Case, case_params, corpus_available, corpus_environment,
+    corpus_flow_files,
 )
 
 pytestmark = pytest.mark.skipif(
     not corpus_available(), reason=f"the Kestra corpus is not at {CORPUS_DIR}: nothing to check"
 )
 
-RESULTS: dict[str, int] = {"passed": 0, "failed": 0, "deferred": 0}
 
+class InProcessCorpusRunner:
+    """The corpus runner interface over the in-process driver and its virtual clock."""
 
-def _params() -> list[Any]:
-    params = []
-    for case in load_cases():
-        marks = []
-        if case.file in DEFERRED:
-            marks.append(pytest.mark.xfail(reason=DEFERRED[case.file], run=False))
-        params.append(pytest.param(case, id=case.name, marks=marks))
-    return params
+    def __init__(self, runner: InProcessRunner) -> None:
+        self.runner = runner
+
+    @property
+    def now(self) -> datetime:
+        return self.runner.now
+
+    @property
+    def executions(self) -> dict[str, Execution]:
+        return self.runner.executions
+
+    def flow(self, namespace: str, flow_id: str) -> Flow:
+        return self.runner.flows[(namespace, flow_id)]
+
+    def run(self, flow: Flow, inputs: dict[str, Any], *, labels: dict[str, Any] | None,
+            type_inputs: bool) -> Execution:
+        return self.runner.run(flow, inputs, labels=labels, type_inputs=type_inputs)
+
+    def start(self, flow: Flow, inputs: dict[str, Any], *, schedule_date: datetime | None = None) -> str:
+        return self.runner.start(flow, inputs, schedule_date=schedule_date)
+
+    def wait_state(self, execution_id: str, state: str) -> Execution:
+        runs = self.runner.executions
+        self.runner.run_until_idle(until=lambda: execution_id in runs and runs[execution_id].state.current == state)
+        return runs[execution_id]
+
+    def wait_finished(self, execution_id: str) -> Execution:
+        self.runner.run_until_idle()
+        return self.runner.executions[execution_id]
+
+    def resume(self, execution_id: str) -> None:
+        self.runner.send(lambda event_id, at: ev.Resume(event_id, at, execution_id))
+
+    def executions_of(self, namespace: str, flow_id: str, count: int) -> list[Execution]:
+        self.runner.run_until_idle()
+        return self.runner.executions_of(namespace, flow_id)
+
+    def logs_of(self, execution_id: str) -> list[LogRecord]:
+        return self.runner.logs_of(execution_id)
+
+    def wait_for(self, condition: Callable[[], Any], *, what: str) -> Any:
+        """Nothing is in flight once the driver is idle: check once."""
+        value = condition()
+        if not value:
+            raise TimeoutError(what)
+        return value
 
 
 @pytest.fixture
-def runner(tmp_path: Path) -> InProcessRunner:
-    runner = InProcessRunner(storage_dir=tmp_path / "storage")
+def runner(tmp_path: Path) -> InProcessCorpusRunner:
+    envs, globals_ = corpus_environment()
+    driver = InProcessRunner(storage_dir=tmp_path / "storage",
+                             settings=Settings(envs=envs_from(envs), globals=globals_))
     for path in corpus_flow_files():
-        runner.deploy(parse_flow_file(path))
-    return runner
+        driver.deploy(parse_flow_file(path))
+    return InProcessCorpusRunner(driver)
 
 
-def _settings_for(case: Case) -> Settings:
-    env = case.spec.get("env") or {}
-    envs = {k[len("KESTRA_"):].lower(): str(v) for k, v in env.items() if k.startswith("KESTRA_")}
-    return Settings(envs=envs, globals=dict(env.get("kestra.variables.globals") or {}))
+@pytest.mark.parametrize("case", case_params(DEFERRED))
+def test_corpus_case(case: Case, runner: InProcessCorpusRunner, tmp_path: Path) -> None:
+    run_case(case, runner, tmp_path)
 
 
-def _inputs_for(case: Case, tmp_path: Path) -> dict[str, Any]:
-    inputs = dict(case.spec.get("inputs") or {})
-    if inputs.pop("<same as inputFlow>", False):  # inputEmptyJsonFlow reuses inputFlow's map
-        inputs = {**case.entry["cases"][0]["inputs"], **inputs}
-    if "file" in inputs:  # the test uploads a local file named application-test.yml
-        upload = tmp_path / "application-test.yml"
-        upload.write_text("kestra:\n  test: true\n")
-        inputs["file"] = str(upload)
-    return {k: v for k, v in inputs.items() if not k.startswith("<")}
 
-
-@pytest.mark.parametrize("case", _params())
-def test_corpus_case(case: Case, runner: InProcessRunner, tmp_path: Path) -> None:
-    try:
-        _run_case(case, runner, tmp_path)
-    except BaseException:
-        RESULTS["failed"] += 1
-        raise
-    RESULTS["passed"] += 1
-
-
-def _flow(runner: InProcessRunner, case: Case) -> Any:
-    flow_ref = case.entry["flow"]
-    return runner.flows[(flow_ref["namespace"], flow_ref["id"])]
-
-
-def _run_case(case: Case, runner: InProcessRunner, tmp_path: Path) -> None:
-    runner.settings = _settings_for(case)
-    flow = _flow(runner, case)
-    asserted = case.asserted
-    special = SPECIAL.get(case.file)
-    if special is not None:
-        special(case, runner, flow, tmp_path)
-        return
-    if "typed_inputs" in asserted or "errors_contain" in asserted:
-        _check_inputs(case, flow, tmp_path)
-        return
-    variants = case.spec.get("inputs_variants") or [case.spec.get("inputs")]
-    for inputs in variants:
-        case.spec["inputs"] = inputs
-        given = _inputs_for(case, tmp_path)
-        # Kestra's tests that pass no inputs start the execution without reading inputs at
-        # all (RunnerUtils.runOne with a null inputs function), so none is typed or required.
-        execution = runner.run(flow, given, labels=case.spec.get("labels_given"),
-                               type_inputs=bool(given))
-        check_execution(runner, execution, asserted)
-
-
-# ------------------------------------------------------------------ generic checks
-
-
-def check_execution(runner: InProcessRunner, execution: Execution, asserted: dict[str, Any]) -> None:
-    runs = execution.task_run_list
-    checks: dict[str, Callable[[Any], None]] = {
-        "final_state": lambda v: matches(execution.state.current, v),
-        "task_run_count": lambda v: matches(len(runs), v),
-        "outputs": lambda v: [
-            matches(task_output(execution, k), _placeholder(runner, execution, x), now=runner.now)
-            for k, x in v.items()],
-        "task_states": lambda v: [matches(first_run(execution, k).state.current, x) for k, x in v.items()],
-        "task_run_states_by_index": lambda v: [matches(runs[i].state.current, x) for i, x in v.items()],
-        "task_run_ids_by_index": lambda v: [matches(runs[i].task_id, x) for i, x in v.items()],
-        "task_run_attempts_by_index": lambda v: [matches(len(runs[i].attempts), x) for i, x in v.items()],
-        "task_run_output_by_index": lambda v: [matches(runs[i].outputs, x) for i, x in v.items()],
-        "attempts": lambda v: [matches(len(first_run(execution, k).attempts), x) for k, x in v.items()],
-        "attempt_states": lambda v: [
-            matches([a.state.current for a in first_run(execution, k).attempts], x) for k, x in v.items()],
-        "absent_task_ids": lambda v: [matches(execution.runs_of(k), []) for k in v],
-        # Execution.outputs() is the flow's outputs, or, for a flow without any, Kestra's
-        # older meaning: every task output nested by iteration values (current-output.yaml).
-        "execution_outputs": lambda v: matches(
-            execution.outputs if execution.outputs is not None or v is None else execution.task_outputs, v),
-        "execution_outputs_size": lambda v: matches(len(execution.outputs or {}), v),
-        "execution_inputs": lambda v: matches(execution.inputs, v),
-        "failed_task_run_count": lambda v: matches(
-            sum(1 for r in runs if r.state.current == "FAILED"), v),
-        "logs": lambda v: _check_logs(runner, execution, v),
-        "outputs_by_task_and_parent_values": lambda v: [
-            matches(dig(execution.task_outputs[x["task"]], [str(p) for p in x["values"]])["value"], x["value"])
-            for x in v],
-        "child_execution": lambda v: _check_child(runner, execution, v),
-        "grandchild_execution": lambda v: _check_child(runner, execution, v, depth=2),
-        "output_relations": lambda v: _check_nested_relations(execution),
-        "ordering": lambda v: _check_after_execution_order(execution),
-        "initial_state": lambda v: None,  # checked by the scheduled-date case itself
-    }
-    unknown = set(asserted) - set(checks)
-    assert not unknown, f"no check for asserted fields {sorted(unknown)}"
-    for key, value in asserted.items():
-        checks[key](value)
-
-
-def _placeholder(runner: InProcessRunner, execution: Execution, expected: Any) -> Any:
-    """`<id of the child ... execution>` stands for the id of this execution's child."""
-    if isinstance(expected, str) and expected.startswith("<id of the child"):
-        children = _children_of(runner, execution)
-        assert len(children) == 1, f"expected one child execution, found {len(children)}"
-        return children[0].id
-    return expected
-
-
-def _check_logs(runner: InProcessRunner, execution: Execution, expected: list[dict[str, Any]]) -> None:
-    logs = runner.logs_of(execution.id)
-    runs = execution.task_run_list
-    for spec in expected:
-        scope = logs
-        if "task_run_index" in spec:
-            run_id = runs[spec["task_run_index"]].id
-            scope = [line for line in logs if line.task_run_id == run_id]
-        if spec.get("none_emitted"):
-            assert scope == [], f"expected no log, got {scope}"
-            continue
-        wanted = spec.get("message") or spec.get("contains")
-        found = [line for line in scope
-                 if (line.message == wanted if "message" in spec else wanted in line.message)
-                 and ("level" not in spec or line.level == spec["level"])]
-        assert found, f"no log {spec} among {[(l.level, l.message) for l in scope]}"
-
-
-def _children_of(runner: InProcessRunner, execution: Execution) -> list[Execution]:
-    return [e for e in runner.executions.values()
-            if (e.trigger or {}).get("variables", {}).get("executionId") == execution.id]
-
-
-def _check_child(runner: InProcessRunner, parent: Execution, spec: dict[str, Any], depth: int = 1) -> None:
-    level = [parent]
-    for _ in range(depth):
-        level = [child for e in level for child in _children_of(runner, e)]
-    namespace, _, flow_id = spec["flow"].rpartition(".")
-    children = [e for e in level if e.namespace == namespace and e.flow_id == flow_id]
-    assert children, f"no child execution of {spec['flow']}"
-    child = children[0]
-    for key, value in spec.items():
-        if key == "flow":
-            continue
-        if key == "final_state":
-            matches(child.state.current, value)
-        elif key == "task_run_count":
-            matches(len(child.task_run_list), value)
-        elif key == "trigger":
-            expected = dict(value)
-            expected["variables"] = {k: (parent.id if str(v).startswith("<") else v)
-                                     for k, v in value["variables"].items()}
-            matches(child.trigger, expected)
-        elif key == "label_count":
-            matches(len(child.labels), value)
-        elif key == "labels_include":
-            for label, label_value in value.items():
-                wanted = parent.id if str(label_value).startswith("<") else label_value
-                if depth == 2:
-                    wanted = parent.id if str(label_value).startswith("<") else label_value
-                matches(child.labels.get(label), wanted)
-        else:
-            raise AssertionError(f"no check for child field {key}")
-
-
-def _check_nested_relations(execution: Execution) -> None:
-    """each-sequential-nested: outputs nest by iteration values and refer to each other."""
-    out = execution.task_outputs
-    inner = out["1-2-1_return"]["s1"]["a a"]["value"]
-    assert inner in first_run(execution, "2_return").outputs["value"]
-    assert out["1-1_return"]["s1"]["value"] in out["1-3_return"]["s1"]["value"]
-    assert "get " + inner in out["1-2-2_return"]["s1"]["a a"]["value"]
-
-
-def _check_after_execution_order(execution: Execution) -> None:
-    hello, end = first_run(execution, "hello"), first_run(execution, "end")
-    assert end.state.start_date >= hello.state.end_date
-    ended = [h.date for h in execution.state.histories if h.state == "SUCCESS"]
-    assert ended and end.state.start_date >= ended[0]
-
-
-def _check_inputs(case: Case, flow: Any, tmp_path: Path) -> None:
-    asserted = case.asserted
-    given = _inputs_for(case, tmp_path)
-    store = lambda input_id, value: (  # noqa: E731
-        f"kestra:///io/kestra/tests/inputs/executions/test/inputs/{input_id}/{Path(str(value)).name}")
-    if "typed_inputs" in asserted:
-        typed = type_inputs(flow.inputs, given, store_file=store, encrypt=lambda s: "encrypted:" + s[::-1])
-        for key, expected in asserted["typed_inputs"].items():
-            matches(typed[key], expected)
-    for spec in asserted.get("errors_contain") or []:
-        with pytest.raises(InputError) as caught:
-            type_inputs(flow.inputs, {**given, **spec["input"]}, store_file=store)
-        wanted = spec["message"].split(": ", 1)[1] if spec["message"].startswith("enum: ") else spec["message"]
-        assert any(wanted in message for message in caught.value.errors), (wanted, caught.value.errors)
-
-
-# ------------------------------------------------------------------ cases with an action
-
-
-def _run_until(runner: InProcessRunner, execution_id: str, state: str) -> Execution:
-    runner.run_until_idle(until=lambda: (
-        execution_id in runner.executions and runner.executions[execution_id].state.current == state))
-    execution = runner.executions[execution_id]
-    assert execution.state.current == state
-    return execution
-
-
-def _pause_counts(execution: Execution) -> dict[str, int]:
-    run = first_run(execution, "pause")
-    return {s: run.state.count(s) for s in ("PAUSED", "RUNNING", "FAILED")}
-
-
-def _case_pause(case: Case, runner: InProcessRunner, flow: Any, tmp_path: Path) -> None:
-    asserted = case.asserted
-    execution_id = runner.start(flow, {})
-    paused = _run_until(runner, execution_id, "PAUSED")
-    when = asserted["when_paused"]
-    matches(paused.state.current, when["final_state"])
-    if "task_run_count" in when:
-        matches(len(paused.task_run_list), when["task_run_count"])
-    for index, state in (when.get("task_run_states_by_index") or {}).items():
-        matches(paused.task_run_list[index].state.current, state)
-    if "after_resume" in asserted:
-        runner.send(lambda event_id, at: ev.Resume(event_id, at, execution_id))
-    runner.run_until_idle()
-    execution = runner.executions[execution_id]
-    after = asserted.get("after_resume") or asserted.get("after_delay") or asserted.get("after_timeout")
-    for key, value in after.items():
-        if key == "pause_task_run_history_counts":
-            counts = _pause_counts(execution)
-            for state, count in value.items():
-                matches(counts[state], count)
-        else:
-            check_execution(runner, execution, {key: value})
-
-
-def _case_schedule_date(case: Case, runner: InProcessRunner, flow: Any, tmp_path: Path) -> None:
-    from datetime import timedelta
-
-    execution_id = runner.start(flow, {}, schedule_date=runner.now + timedelta(seconds=1))
-    runner.run_until_idle(until=lambda: execution_id in runner.executions)
-    matches(runner.executions[execution_id].state.current, case.asserted["initial_state"])
-    runner.run_until_idle()
-    check_execution(runner, runner.executions[execution_id], {"final_state": case.asserted["final_state"]})
-
-
-def _case_new_execution_retry(case: Case, runner: InProcessRunner, flow: Any, tmp_path: Path) -> None:
-    runner.run(flow, {})
-    states = [e.state.current for e in runner.executions_of(flow.namespace, flow.id)]
-    matches(states, case.asserted["terminal_states_of_all_executions_of_this_flow"])
-
-
-def _case_concurrency(case: Case, runner: InProcessRunner, flow: Any, tmp_path: Path) -> None:
-    first = runner.start(flow, {})
-    _run_until(runner, first, "RUNNING")
-    expected_1, expected_2 = case.asserted["execution_1"], case.asserted["execution_2"]
-    if expected_1.get("running_before_2_starts"):
-        assert runner.executions[first].state.current == "RUNNING"
-    second = runner.start(flow, {})
-    runner.run_until_idle()
-    one, two = runner.executions[first], runner.executions[second]
-    matches(one.state.current, expected_1["final_state"])
-    matches(two.state.current, expected_2["final_state"])
-    prefix = expected_2.get("state_history_prefix")
-    if prefix:
-        matches([h.state for h in two.state.histories][: len(prefix)], prefix)
-
-
-SPECIAL: dict[str, Callable[[Case, InProcessRunner, Any, Path], None]] = {
-    "pause_no_tasks.yaml": _case_pause,
-    "pause-delay.yaml": _case_pause,
-    "pause-timeout.yaml": _case_pause,
-    "pause_on_resume_optional.yaml": _case_pause,
-    "minimal.yaml": _case_schedule_date,
-    "retry-new-execution-task-attempts.yml": _case_new_execution_retry,
-    "flow-concurrency-queue.yml": _case_concurrency,
-    "flow-concurrency-cancel.yml": _case_concurrency,
-    "flow-concurrency-fail.yml": _case_concurrency,
-}

@@ -1,0 +1,202 @@
+"""Driving the real services from tests: deploy, request, and watch the topics.
+
+A `Watcher` thread reads `executions` and `logs` from the beginning for the whole session
+and keeps a view of every execution; tests wait on conditions with deadlines.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from ostinato.decider import events as ev
+from ostinato.execution.model import Execution
+from ostinato.flow.inputs import type_inputs as _type_inputs
+from ostinato.flow.model import Flow
+from ostinato.kafka.client import BusClient, new_execution_id
+from ostinato.kafka.config import KafkaSettings
+from ostinato.storage import LocalStorage, input_file_uri_path
+from ostinato.wire import records as rec
+from ostinato.wire.codec import Codec
+
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass
+class Log:
+    execution_id: str
+    task_run_id: str | None
+    task_id: str | None
+    level: str
+    message: str
+
+
+class Watcher:
+    """A live view of every execution and log line on the bus."""
+
+    def __init__(self, settings: KafkaSettings, codec: Codec) -> None:
+        self.settings = settings
+        self.codec = codec
+        self.executions: dict[str, Execution] = {}
+        self.logs: dict[str, list[Log]] = {}
+        self.gaps: list[str] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="watcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def wait(self, condition: Callable[[], Any], *, timeout: float = DEFAULT_TIMEOUT, what: str = "") -> Any:
+        """Return the first truthy value of `condition()`; TimeoutError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                value = condition()
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"not reached within {timeout} s: {what}")
+                self._changed.wait(min(remaining, 0.5))
+
+    def _follow(self) -> None:
+        consumer = Consumer(self.settings.consumer(None, **{"enable.partition.eof": False}))
+        assignment = []
+        for topic in ("executions", "logs"):
+            name = self.settings.topic(topic)
+            partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
+            assignment += [TopicPartition(name, p, 0) for p in partitions]
+        consumer.assign(assignment)
+        try:
+            while not self._stop.is_set():
+                messages = consumer.consume(500, 0.05)
+                if not messages:
+                    continue
+                with self._changed:
+                    for message in messages:
+                        if message.error() is None and message.value() is not None:
+                            self._read(message.value())
+                    self._changed.notify_all()
+        finally:
+            consumer.close()
+
+    def _read(self, value: bytes) -> None:
+        name, record = self.codec.decode(value)
+        if name == "LogEntry":
+            entry = rec.log_entry_from_record(record)
+            self.logs.setdefault(entry.execution_id, []).append(Log(
+                entry.execution_id, entry.task_run_id, entry.task_id, entry.level, entry.message))
+        elif name == "Execution":
+            execution = rec.execution_from_record(record)
+            self.executions[execution.id] = execution
+        elif name == "ExecutionUpdate":
+            try:
+                self.executions[record["id"]] = rec.apply_execution_update(
+                    self.executions.get(record["id"]), record)
+            except ValueError as error:  # a view that missed an update: a real bug to report
+                self.gaps.append(str(error))
+
+
+class ServiceRunner:
+    """Runs flows through the services of a running stack."""
+
+    def __init__(self, settings: KafkaSettings, codec: Codec, storage_dir: Any) -> None:
+        self.settings = settings
+        self.codec = codec
+        self.client = BusClient(settings, codec)
+        self.storage = LocalStorage(storage_dir)
+        self.watcher = Watcher(settings, codec)
+        self.flows: dict[tuple[str, str], Flow] = {}
+        self._producer = Producer(settings.producer())
+        self._known = self.client.deployed_revisions()
+
+    @property
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    @property
+    def executions(self) -> dict[str, Execution]:
+        return self.watcher.executions
+
+    def deploy(self, source: str) -> Flow:
+        flow, _ = self.client.deploy(source, known=self._known)
+        self.flows[(flow.namespace, flow.id)] = flow
+        return flow
+
+    def flow(self, namespace: str, flow_id: str) -> Flow:
+        return self.flows[(namespace, flow_id)]
+
+    def start(self, flow: Flow, inputs: dict[str, Any] | None = None, *,
+              labels: dict[str, Any] | None = None, type_inputs: bool = True,
+              schedule_date: datetime | None = None, execution_id: str | None = None) -> str:
+        execution_id = execution_id or new_execution_id()
+        typed = dict(inputs or {})
+        if type_inputs:
+            typed = _type_inputs(flow.inputs, typed, store_file=lambda input_id, value: self.storage.put(
+                input_file_uri_path(flow.namespace, flow.id, execution_id, input_id, str(value).split("/")[-1]),
+                open(str(value), "rb").read()))
+        self.send(ev.ExecutionRequested(
+            id=str(uuid.uuid4()), at=self.now, execution_id=execution_id, namespace=flow.namespace,
+            flow_id=flow.id, flow_revision=flow.revision or 1, inputs=typed,
+            labels=dict(labels or {}), schedule_date=schedule_date))
+        return execution_id
+
+    def send(self, event: ev.Event) -> None:
+        name, record = rec.event_to_record(event)
+        self._producer.produce(self.settings.topic("executor"), key=event.execution_id.encode(),
+                               value=self.codec.encode(name, record))
+        self._producer.flush(10)
+
+    def run(self, flow: Flow, inputs: dict[str, Any] | None = None, *,
+            labels: dict[str, Any] | None = None, type_inputs: bool = True,
+            timeout: float = DEFAULT_TIMEOUT) -> Execution:
+        execution_id = self.start(flow, inputs, labels=labels, type_inputs=type_inputs)
+        return self.wait_finished(execution_id, timeout=timeout)
+
+    def wait_state(self, execution_id: str, state: str, *, timeout: float = DEFAULT_TIMEOUT) -> Execution:
+        return self.watcher.wait(lambda: self._in_state(execution_id, state), timeout=timeout,
+                                 what=f"execution {execution_id} in state {state}")
+
+    def _in_state(self, execution_id: str, state: str) -> Execution | None:
+        execution = self.executions.get(execution_id)
+        if execution is None:
+            return None
+        if execution.state.current == state or any(h.state == state for h in execution.state.histories):
+            return execution
+        return None
+
+    def wait_finished(self, execution_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Execution:
+        def finished() -> Execution | None:
+            execution = self.executions.get(execution_id)
+            return execution if execution is not None and execution.finished else None
+
+        return self.watcher.wait(finished, timeout=timeout, what=f"execution {execution_id} finished")
+
+    def resume(self, execution_id: str) -> None:
+        self.send(ev.Resume(str(uuid.uuid4()), self.now, execution_id))
+
+    def executions_of(self, namespace: str, flow_id: str, count: int,
+                      timeout: float = DEFAULT_TIMEOUT) -> list[Execution]:
+        def enough() -> list[Execution] | None:
+            found = [e for e in list(self.executions.values())
+                     if e.namespace == namespace and e.flow_id == flow_id and e.finished]
+            return found if len(found) >= count else None
+
+        return self.watcher.wait(enough, timeout=timeout, what=f"{count} executions of {flow_id}")
+
+    def wait_for(self, condition: Callable[[], Any], *, what: str, timeout: float = 10.0) -> Any:
+        return self.watcher.wait(condition, timeout=timeout, what=what)
+
+    def logs_of(self, execution_id: str) -> list[Log]:
+        return list(self.watcher.logs.get(execution_id, []))
