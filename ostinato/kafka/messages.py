@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Message
 
@@ -25,3 +26,17 @@ class Received:
             key=key.decode(errors="replace") if isinstance(key, bytes) else key,
             value=message.value(),
         )
+
+
+def consume_ready(consumer: Any, max_messages: int, timeout: float) -> list[Any]:
+    """Wait up to `timeout` for one record, then take what else is already there.
+
+    `Consumer.consume(n, timeout)` waits for n records or the whole timeout; a service on
+    the critical path must act on the first record as soon as it arrives.
+    """
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    if max_messages <= 1:
+        return [first]
+    return [first, *consumer.consume(max_messages - 1, 0)]

@@ -34,7 +34,7 @@ from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
-from ostinato.kafka.messages import Received
+from ostinato.kafka.messages import Received, consume_ready
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
@@ -104,7 +104,7 @@ class ExecutorService:
         log.info("executor started", topic=topic, group=self.config.group_id)
         try:
             while not stop.is_set():
-                messages = self._consumer.consume(self.config.batch_size, 0.02)
+                messages = consume_ready(self._consumer, self.config.batch_size, 0.02)
                 outbox = Outbox(self._producer, self.kafka, track="executor-changelog")
                 batch = StoreBatch()
                 done: dict[int, int] = {}
@@ -138,7 +138,7 @@ class ExecutorService:
             topic = self.kafka.topic("executor")
             self._consumer.commit(
                 offsets=[TopicPartition(topic, p, o + 1) for p, o in done.items()],
-                asynchronous=False)
+                asynchronous=True)
         for execution_id in [i for i, live in self._live.items() if live.execution.finished]:
             del self._live[execution_id]
 

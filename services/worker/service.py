@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from ostinato.decider import events as ev
 from ostinato.flow.durations import parse_duration
 from ostinato.kafka.config import KafkaSettings
-from ostinato.kafka.messages import Received
+from ostinato.kafka.messages import Received, consume_ready
 from ostinato.logging import get_logger
 from ostinato.storage import LocalStorage
 from ostinato.tasks import RunContext, TaskOutcome, run_task
@@ -105,7 +105,7 @@ class WorkerService:
             while not stop.is_set():
                 free = self.config.slots - len(self._running)
                 self._pause_when_full(free)
-                for message in self._consumer.consume(max(free, 1), 0.02):
+                for message in consume_ready(self._consumer, max(free, 1), 0.02):
                     error = message.error()
                     if error is not None:
                         if error.code() != KafkaError._PARTITION_EOF:

@@ -12,7 +12,7 @@ from ostinato.cli.stack import LocalStack
 from ostinato.wire.codec import default_codec
 
 from tests.conformance.corpus import corpus_environment
-from tests.services.harness import ServiceRunner
+from ostinato.harness import ServiceRunner
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from tests.conformance.checks import run_case
 from tests.conformance.corpus import (
     CORPUS_DIR, DEFERRED, Case, case_params, corpus_available, corpus_flow_files,
 )
-from tests.services.harness import ServiceRunner
+from ostinato.harness import ServiceRunner
 
 pytestmark = pytest.mark.skipif(
     not corpus_available(), reason=f"the Kestra corpus is not at {CORPUS_DIR}: nothing to check"

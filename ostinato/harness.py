@@ -1,4 +1,4 @@
-"""Driving the real services from tests: deploy, request, and watch the topics.
+"""Driving the real services from tests and benchmarks: deploy, request, watch the topics.
 
 A `Watcher` thread reads `executions` and `logs` from the beginning for the whole session
 and keeps a view of every execution; tests wait on conditions with deadlines.
@@ -85,8 +85,9 @@ class Watcher:
                     continue
                 with self._changed:
                     for message in messages:
-                        if message.error() is None and message.value() is not None:
-                            self._read(message.value())
+                        value = message.value()
+                        if message.error() is None and value is not None:
+                            self._read(value)
                     self._changed.notify_all()
         finally:
             consumer.close()
