@@ -61,15 +61,23 @@ class LocalStack:
         self.broker.start()
         ensure_all_topics(self.settings())
         for name in self.services:
-            self.processes.append(self._spawn(name))
+            self.spawn(name)
 
-    def _spawn(self, name: str) -> ServiceProcess:
+    def spawn(self, name: str, *, instance: str = "", extra: list[str] | None = None) -> ServiceProcess:
+        """Start one more service process (`instance` names its data dir and log file)."""
+        service = self._spawn(name, instance, list(extra or []))
+        self.processes.append(service)
+        return service
+
+    def _spawn(self, name: str, instance: str, extra: list[str]) -> ServiceProcess:
+        label = name + (f"-{instance}" if instance else "")
         command = [sys.executable, "-m", "ostinato", name]
         if name == "executor":
-            command += ["--data-dir", str(self.data_dir / "executor"), "--flow-wait", str(self.flow_wait)]
+            command += ["--data-dir", str(self.data_dir / label), "--flow-wait", str(self.flow_wait)]
         if name == "worker":
-            command += ["--data-dir", str(self.data_dir / "worker"),
+            command += ["--data-dir", str(self.data_dir / label),
                         "--storage-dir", str(self.storage_dir), "--slots", str(self.worker_slots)]
+        command += extra
         if name == "api":
             command += ["--port", str(self.api_port)]
         env = {**os.environ, **self.env,
@@ -78,14 +86,14 @@ class LocalStack:
                "OSTINATO_LOG_FORMAT": "console" if self.log_stream is not None else "json"}
         log_path = None
         if self.log_stream is None:
-            log_path = self.data_dir / "logs" / f"{name}.log"
+            log_path = self.data_dir / "logs" / f"{label}.log"
             log_path.parent.mkdir(parents=True, exist_ok=True)
             output: IO[bytes] | int = log_path.open("ab")
         else:
             output = self.log_stream
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-        return ServiceProcess(name, process, log_path)
+        return ServiceProcess(label, process, log_path)
 
     @property
     def storage_dir(self) -> Path:

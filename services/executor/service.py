@@ -312,6 +312,13 @@ class ExecutorService:
                    f"would be {total} bytes, over the context limit of "
                    f"{self.config.context_limit} bytes. Store large data in internal storage "
                    f"(for example with outputFiles) and pass its kestra:// URI instead.")
+        run = live.execution.find(event.task_run_id)
+        entry = rec.LogEntry(namespace=live.execution.namespace, flow_id=live.execution.flow_id,
+                             execution_id=event.execution_id, level="ERROR", message=message,
+                             timestamp=event.at, task_run_id=event.task_run_id,
+                             task_id=run.task_id if run else None, attempt=event.attempt,
+                             tenant_id=live.execution.tenant_id)
+        outbox.send("logs", event.execution_id, self.codec.encode("LogEntry", rec.log_entry_record(entry)))
         return replace(event, state="FAILED", outputs=None,
                        logs=[*event.logs, {"level": "ERROR", "message": message}])
 
