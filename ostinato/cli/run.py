@@ -48,7 +48,10 @@ class Progress:
         self.seen: dict[str, str] = {}
 
     def __call__(self, execution: Execution) -> None:
-        for run in execution.task_run_list:
+        # in the order things happened: a flowable ends after its last child
+        ordered = sorted(enumerate(execution.task_run_list),
+                         key=lambda pair: (pair[1].state.histories[-1].date, pair[0]))
+        for _, run in ordered:
             state = run.state.current
             if self.seen.get(run.id) == state:
                 continue
