@@ -10,6 +10,7 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.heartbeat import Heartbeat
 from ostinato.kafka.topics import ensure_all_topics
 from ostinato.logging import get_logger
+from ostinato.management import Management, StandardMetrics, standard_metrics
 from ostinato.wire.codec import Codec
 
 log = get_logger()
@@ -28,15 +29,38 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Callable[[threading.Event], None]) -> None:
-    """Create missing topics, announce the service, and run `loop` until a signal."""
+Loop = Callable[[threading.Event, Management, StandardMetrics], None]
+
+
+def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Loop, *, management_port: int) -> None:
+    """Open the management port, create missing topics, announce the service, and run
+    `loop` until a signal. Liveness never depends on Kafka; readiness is the loop's to set."""
     stop = stop_on_signals()
-    ensure_all_topics(kafka)
-    heartbeat = Heartbeat(kafka, codec, name)
-    heartbeat.start()
-    log.info("service up", bootstrap=kafka.bootstrap_servers, prefix=kafka.topic_prefix)
+    management = Management(service=name, port=management_port)
+    management.start()
+    log.info("management up", port=management.port)
     try:
-        loop(stop)
+        ensure_all_topics(kafka)
+        heartbeat = Heartbeat(kafka, codec, name)
+        heartbeat.start()
+        log.info("service up", bootstrap=kafka.bootstrap_servers, prefix=kafka.topic_prefix)
+        try:
+            loop(stop, management, standard_metrics(management))
+        except BaseException as error:
+            management.set_alive(False, repr(error))
+            raise
+        finally:
+            management.set_ready(False, "stopping")
+            heartbeat.stop()
+            log.info("service stopped")
     finally:
-        heartbeat.stop()
-        log.info("service stopped")
+        management.stop()
+
+
+def ready_when(event: threading.Event, management: Management) -> None:
+    """Mark the service ready once `event` is set (e.g. partitions assigned)."""
+    def wait() -> None:
+        event.wait()
+        management.set_ready(True)
+
+    threading.Thread(target=wait, name="readiness", daemon=True).start()

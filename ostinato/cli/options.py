@@ -103,6 +103,12 @@ def context_limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Largest serialized execution, in bytes.")(func)
 
 
+def management_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--management-port", envvar=_env("MANAGEMENT_PORT"), show_envvar=True,
+                        type=int, default=8081, show_default=True,
+                        help="Port of /health, /ready and /metrics (0: a free port).")(func)
+
+
 def wraps_kwargs(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ import yaml
 
 from ostinato.cli.options import (
     codec_of, context_limit_option, data_dir_option, kafka_options, kafka_settings,
-    logging_options, setup_logging, storage_dir_option, wraps_kwargs,
+    logging_options, management_option, setup_logging, storage_dir_option, wraps_kwargs,
 )
 from ostinato.decider import Settings
 from ostinato.decider.context import envs_from
@@ -43,6 +43,7 @@ def _secrets() -> dict[str, str]:
 @click.command()
 @kafka_options
 @logging_options
+@management_option
 @data_dir_option
 @context_limit_option
 @click.option("--flow-wait", envvar="OSTINATO_FLOW_WAIT", show_envvar=True, type=float, default=30.0,
@@ -63,12 +64,13 @@ def executor(kwargs: dict[str, Any]) -> None:
         data_dir=kwargs["data_dir"], context_limit=kwargs["context_limit"],
         flow_wait_seconds=kwargs["flow_wait"],
         settings=Settings(envs=envs_from(os.environ), globals=_globals(kwargs["globals_file"])))
-    main(kafka, codec_of(kwargs), config)
+    main(kafka, codec_of(kwargs), config, management_port=kwargs["management_port"])
 
 
 @click.command()
 @kafka_options
 @logging_options
+@management_option
 @data_dir_option
 @storage_dir_option
 @context_limit_option
@@ -86,12 +88,13 @@ def worker(kwargs: dict[str, Any]) -> None:
     storage = kwargs["storage_dir"] or kwargs["data_dir"] / "storage"
     config = WorkerConfig(storage_dir=storage, slots=kwargs["slots"],
                           context_limit=kwargs["context_limit"], secrets=_secrets())
-    main(kafka, codec_of(kwargs), config)
+    main(kafka, codec_of(kwargs), config, management_port=kwargs["management_port"])
 
 
 @click.command()
 @kafka_options
 @logging_options
+@management_option
 @wraps_kwargs
 def scheduler(kwargs: dict[str, Any]) -> None:
     """Run the scheduler (joins the bus; trigger firing comes with the triggers issue)."""
@@ -100,12 +103,13 @@ def scheduler(kwargs: dict[str, Any]) -> None:
     setup_logging("scheduler", kwargs)
     kafka = kafka_settings(kwargs)
     assert kafka is not None
-    main(kafka, codec_of(kwargs))
+    main(kafka, codec_of(kwargs), management_port=kwargs["management_port"])
 
 
 @click.command()
 @kafka_options
 @logging_options
+@management_option
 @click.option("--host", envvar="OSTINATO_API_HOST", show_envvar=True, default="127.0.0.1",
               show_default=True)
 @click.option("--port", envvar="OSTINATO_API_PORT", show_envvar=True, type=int, default=8080,
@@ -118,4 +122,5 @@ def api(kwargs: dict[str, Any]) -> None:
     setup_logging("api", kwargs)
     kafka = kafka_settings(kwargs)
     assert kafka is not None
-    main(kafka, codec_of(kwargs), host=kwargs["host"], port=kwargs["port"])
+    main(kafka, codec_of(kwargs), host=kwargs["host"], port=kwargs["port"],
+         management_port=kwargs["management_port"])

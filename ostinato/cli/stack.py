@@ -83,6 +83,7 @@ class LocalStack:
         env = {**os.environ, **self.env,
                "OSTINATO_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                "OSTINATO_SESSION_TIMEOUT_MS": str(self.session_timeout_ms),
+               "OSTINATO_MANAGEMENT_PORT": "0",  # several services on one machine
                "OSTINATO_LOG_FORMAT": "console" if self.log_stream is not None else "json"}
         log_path = None
         if self.log_stream is None:

@@ -6,18 +6,21 @@ import threading
 
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
+from ostinato.management import Management, StandardMetrics
 from ostinato.wire.codec import Codec
-from services.common import serve
+from services.common import ready_when, serve
 from services.executor.service import ExecutorConfig, ExecutorService
 
 
-def main(kafka: KafkaSettings, codec: Codec, config: ExecutorConfig) -> None:
-    def loop(stop: threading.Event) -> None:
+def main(kafka: KafkaSettings, codec: Codec, config: ExecutorConfig, *, management_port: int) -> None:
+    def loop(stop: threading.Event, management: Management, metrics: StandardMetrics) -> None:
         flows = FlowTable(kafka, codec)
         flows.start()
         try:
-            ExecutorService(kafka, config, codec, flows).run(stop)
+            service = ExecutorService(kafka, config, codec, flows, metrics=metrics)
+            ready_when(service.ready, management)
+            service.run(stop)
         finally:
             flows.stop()
 
-    serve("executor", kafka, codec, loop)
+    serve("executor", kafka, codec, loop, management_port=management_port)

@@ -38,6 +38,7 @@ from ostinato.kafka.messages import Received, consume_ready
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
+from ostinato.management import StandardMetrics
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
@@ -80,7 +81,8 @@ class _Live:
 
 class ExecutorService:
     def __init__(self, kafka: KafkaSettings, config: ExecutorConfig, codec: Codec,
-                 flows: FlowTable) -> None:
+                 flows: FlowTable, *, metrics: StandardMetrics | None = None) -> None:
+        self.metrics = metrics
         self.kafka = kafka
         self.config = config
         self.codec = codec
@@ -105,6 +107,7 @@ class ExecutorService:
         try:
             while not stop.is_set():
                 messages = consume_ready(self._consumer, self.config.batch_size, 0.02)
+                started = time.perf_counter()
                 outbox = Outbox(self._producer, self.kafka, track="executor-changelog")
                 batch = StoreBatch()
                 done: dict[int, int] = {}
@@ -126,6 +129,8 @@ class ExecutorService:
                 self._fire_due_timers(outbox)
                 if done or batch or outbox.offsets or messages:
                     self._finish_batch(outbox, batch, done)
+                    if self.metrics is not None and messages:
+                        self.metrics.batch_seconds.observe(time.perf_counter() - started)
                 self._resume_waiting()
         finally:
             self._consumer.close()
@@ -223,8 +228,12 @@ class ExecutorService:
         if isinstance(event, ev.WorkerTaskResult) and live is not None:
             event = self._within_context_limit(event, live, outbox, flow)
         was_finished = execution is not None and execution.finished
+        started = time.perf_counter()
         decision = decide(flow, execution, event, self.config.settings)
         self._emit(partition, flow, decision, event, was_finished, outbox, batch)
+        if self.metrics is not None:
+            self.metrics.events_total.labels(type=name).inc()
+            self.metrics.event_seconds.observe(time.perf_counter() - started)
         return True
 
     def _flow_for(self, event: ev.Event, execution: Execution | None) -> Flow | None:
@@ -353,6 +362,8 @@ class ExecutorService:
             outbox.send("executions", execution.id, full)
             if not was_finished:
                 outbox.send("execution-results", execution.id, full)
+                if self.metrics is not None:
+                    self.metrics.executions_finished_total.labels(state=execution.state.current).inc()
                 self._notify_parent(execution, event, outbox)
         else:
             update = rec.execution_update_record(execution, decision.changed)
@@ -428,6 +439,8 @@ class ExecutorService:
             topic=message.topic, partition=message.partition, offset=message.offset,
             key=message.key, value=message.value or b"", reason=reason, at=utcnow())
         outbox.send("dead-letters", letter.key, self.codec.encode("DeadLetter", rec.dead_letter_record(letter)))
+        if self.metrics is not None:
+            self.metrics.dead_letters_total.labels(topic=message.topic).inc()
         log.error("record sent to the dead letters", topic=message.topic,
                   partition=message.partition, offset=message.offset, reason=reason)
 

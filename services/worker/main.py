@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 
 from ostinato.kafka.config import KafkaSettings
+from ostinato.management import Management, StandardMetrics
 from ostinato.wire.codec import Codec
-from services.common import serve
+from services.common import ready_when, serve
 from services.worker.service import WorkerConfig, WorkerService
 
 
-def main(kafka: KafkaSettings, codec: Codec, config: WorkerConfig) -> None:
-    def loop(stop: threading.Event) -> None:
-        WorkerService(kafka, config, codec).run(stop)
+def main(kafka: KafkaSettings, codec: Codec, config: WorkerConfig, *, management_port: int) -> None:
+    def loop(stop: threading.Event, management: Management, metrics: StandardMetrics) -> None:
+        service = WorkerService(kafka, config, codec, metrics=metrics)
+        ready_when(service.ready, management)
+        service.run(stop)
 
-    serve("worker", kafka, codec, loop)
+    serve("worker", kafka, codec, loop, management_port=management_port)

@@ -26,6 +26,7 @@ from ostinato.flow.durations import parse_duration
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.logging import get_logger
+from ostinato.management import StandardMetrics
 from ostinato.storage import LocalStorage
 from ostinato.tasks import RunContext, TaskOutcome, run_task
 from ostinato.tasks.base import LogLine, TaskKilled
@@ -81,7 +82,9 @@ class _Offsets:
 
 
 class WorkerService:
-    def __init__(self, kafka: KafkaSettings, config: WorkerConfig, codec: Codec) -> None:
+    def __init__(self, kafka: KafkaSettings, config: WorkerConfig, codec: Codec, *,
+                 metrics: StandardMetrics | None = None) -> None:
+        self.metrics = metrics
         self.kafka = kafka
         self.config = config
         self.codec = codec
@@ -176,7 +179,11 @@ class WorkerService:
         self._send_result(task.execution_id, task.task_run_id, task.attempt, None)
         started = time.monotonic()
         outcome = self._run_with_timeout(task)
-        bound.info("task ended", state=outcome.state, seconds=round(time.monotonic() - started, 3))
+        seconds = time.monotonic() - started
+        bound.info("task ended", state=outcome.state, seconds=round(seconds, 3))
+        if self.metrics is not None:
+            self.metrics.tasks_total.labels(type=task.task.type, state=outcome.state).inc()
+            self.metrics.task_seconds.labels(type=task.task.type).observe(seconds)
         self._send_logs(task, outcome.logs)
         self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
 
