@@ -138,7 +138,7 @@ class Decider:
             schedule_date=iso(event.schedule_date) if event.schedule_date else None,
             metadata={"attemptNumber": 1, "originalCreatedDate": iso(self.now), **event.metadata},
         )
-        if event.admission != "RUNNING":
+        if event.admission not in (None, "RUNNING"):
             self._refuse_or_queue(event.admission)
             return
         if event.schedule_date is not None and event.schedule_date > self.now:

@@ -29,8 +29,9 @@ class ExecutionRequested(Event):
     parent_id: str | None = None
     original_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    #: the flow-concurrency owner's answer: RUNNING, QUEUED, CANCELLED or FAILED
-    admission: str = "RUNNING"
+    #: the flow-concurrency owner's answer: RUNNING, QUEUED, CANCELLED or FAILED; None when
+    #: not asked (no limit, or the executor still has to ask the owner)
+    admission: str | None = None
 
 
 @dataclass(frozen=True)

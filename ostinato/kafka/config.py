@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: the topics of DESIGN.md, plus the executor's store changelog, the dead letters and
-#: the service heartbeats; name -> (cleanup policy, retention ms or None)
+#: the topics of DESIGN.md, plus the executor's store changelog, flow-concurrency admission
+#: (requests and its state), the dead letters and the service heartbeats;
+#: name -> (cleanup policy, retention ms or None)
 TOPIC_POLICIES: dict[str, tuple[str, int | None]] = {
     "flows": ("compact", None),
     "executor": ("delete", 7 * 24 * 3600 * 1000),
@@ -21,6 +22,8 @@ TOPIC_POLICIES: dict[str, tuple[str, int | None]] = {
     "logs": ("delete", 7 * 24 * 3600 * 1000),
     "scheduler-state": ("compact", None),
     "executor-changelog": ("compact", None),
+    "admissions": ("delete", 7 * 24 * 3600 * 1000),
+    "admission-state": ("compact", None),
     "dead-letters": ("delete", 30 * 24 * 3600 * 1000),
     "services": ("compact", None),
 }

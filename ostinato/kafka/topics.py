@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from ostinato.broker.admin import TopicSpec, ensure_topics
 from ostinato.kafka.config import TOPIC_POLICIES, KafkaSettings
 
-#: topics whose partitions must match the executor topic's (co-partitioned changelog)
-_ONE_PARTITION = {"flows", "services", "scheduler-state"}
+#: topics read whole by one reader (or one owner), so one partition
+_ONE_PARTITION = {"flows", "services", "scheduler-state", "admissions", "admission-state"}
 
 
 def topic_specs(settings: KafkaSettings, names: Iterable[str] | None = None) -> list[TopicSpec]:

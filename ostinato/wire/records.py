@@ -354,6 +354,7 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
             "parentId": event.parent_id,
             "originalId": event.original_id,
             "metadataJson": to_json(event.metadata),
+            "admission": event.admission,
         })
         return "ExecutionRequested", out
     if isinstance(event, ev.WorkerTaskResult):
@@ -382,6 +383,8 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
         return "TimerFired", out
     if isinstance(event, ev.Kill):
         return "Kill", out
+    if isinstance(event, ev.Admit):
+        return "Admit", out
     if isinstance(event, ev.Resume):
         out.update({"taskRunId": event.task_run_id, "inputsJson": to_json(event.inputs)})
         return "Resume", out
@@ -390,7 +393,8 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
 
 #: the records that are decider events (what the `executor` topic carries, Restart aside)
 EVENT_RECORDS = frozenset(
-    {"ExecutionRequested", "WorkerTaskResult", "SubflowResult", "TimerFired", "Kill", "Resume"}
+    {"ExecutionRequested", "WorkerTaskResult", "SubflowResult", "TimerFired", "Kill", "Resume",
+     "Admit"}
 )
 
 
@@ -413,6 +417,7 @@ def record_to_event(record_name: str, record: dict[str, Any]) -> ev.Event:
             parent_id=record["parentId"],
             original_id=record["originalId"],
             metadata=from_json(record["metadataJson"]),
+            admission=record.get("admission"),
         )
     if name == "WorkerTaskResult":
         return ev.WorkerTaskResult(
@@ -439,6 +444,8 @@ def record_to_event(record_name: str, record: dict[str, Any]) -> ev.Event:
         return ev.TimerFired(**base, timer_id=record["timerId"])
     if name == "Kill":
         return ev.Kill(**base)
+    if name == "Admit":
+        return ev.Admit(**base)
     if name == "Resume":
         return ev.Resume(**base, task_run_id=record["taskRunId"],
                          inputs=from_json(record["inputsJson"]))

@@ -9,6 +9,7 @@ from ostinato.kafka.flow_table import FlowTable
 from ostinato.management import Management, StandardMetrics
 from ostinato.wire.codec import Codec
 from services.common import ready_when, serve
+from services.executor.admission import AdmissionOwner
 from services.executor.service import ExecutorConfig, ExecutorService
 
 
@@ -18,8 +19,11 @@ def main(kafka: KafkaSettings, codec: Codec, config: ExecutorConfig, *, manageme
         flows.start()
         try:
             service = ExecutorService(kafka, config, codec, flows, metrics=metrics)
+            admissions = AdmissionOwner(kafka, codec, flows, flow_wait_seconds=config.flow_wait_seconds)
+            admissions.start(stop)
             ready_when(service.ready, management)
             service.run(stop)
+            admissions.join()
         finally:
             flows.stop()
 

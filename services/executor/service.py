@@ -42,6 +42,7 @@ from ostinato.management import StandardMetrics
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
+from services.executor.admission import ended_record, flow_key
 from services.executor.variables import worker_variables
 
 log = get_logger(component="executor")
@@ -219,6 +220,10 @@ class ExecutorService:
         flow = self._flow_for(event, execution)
         if flow is None:
             return self._flow_missing(message, event, execution, outbox, batch)
+        if (isinstance(event, ev.ExecutionRequested) and execution is None
+                and flow.concurrency is not None and event.admission is None):
+            self._ask_admission(event, outbox)
+            return True
         if isinstance(event, ev.ExecutionRequested) and event.metadata.get("typeInputs"):
             typed = self._typed_request(event, flow)
             if isinstance(typed, str):
@@ -283,6 +288,12 @@ class ExecutorService:
             self._consumer.resume([TopicPartition(topic, p) for p in due])
             for p in due:
                 del self._paused[p]
+
+    def _ask_admission(self, event: ev.ExecutionRequested, outbox: Outbox) -> None:
+        """A flow with a concurrency limit: its admission owner answers (admission.py)."""
+        name, record = rec.event_to_record(event)
+        outbox.send("admissions", flow_key(event.tenant_id, event.namespace, event.flow_id),
+                    self.codec.encode(name, record))
 
     def _typed_request(self, event: ev.ExecutionRequested, flow: Flow) -> ev.ExecutionRequested | str:
         """A subflow's inputs are typed here, where the child flow is known. Invalid ones
@@ -362,6 +373,7 @@ class ExecutorService:
             outbox.send("executions", execution.id, full)
             if not was_finished:
                 outbox.send("execution-results", execution.id, full)
+                self._release_slot(execution, flow, outbox)
                 if self.metrics is not None:
                     self.metrics.executions_finished_total.labels(state=execution.state.current).inc()
                 self._notify_parent(execution, event, outbox)
@@ -417,6 +429,17 @@ class ExecutorService:
             return command.revision
         latest = self.flows.latest_revision(command.namespace, command.flow_id, parent.tenant_id)
         return latest.revision if latest is not None else 1
+
+    def _release_slot(self, execution: Execution, flow: Flow | None, outbox: Outbox) -> None:
+        """Tell the admission owner that an admitted (or queued) execution has ended."""
+        if flow is None or flow.concurrency is None:
+            return
+        if not any(h.state in ("RUNNING", "QUEUED") for h in execution.state.histories):
+            return
+        record = ended_record(execution.id, execution.tenant_id, execution.namespace,
+                              execution.flow_id, execution.state.current)
+        outbox.send("admissions", flow_key(execution.tenant_id, execution.namespace, execution.flow_id),
+                    self.codec.encode("ExecutionEnded", record))
 
     def _notify_parent(self, execution: Execution, event: ev.Event, outbox: Outbox) -> None:
         metadata = execution.metadata

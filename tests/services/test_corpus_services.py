@@ -17,12 +17,6 @@ pytestmark = pytest.mark.skipif(
     not corpus_available(), reason=f"the Kestra corpus is not at {CORPUS_DIR}: nothing to check"
 )
 
-SERVICES_DEFERRED = {
-    **DEFERRED,
-    "flow-concurrency-queue.yml": "flow concurrency admission in the services (issue 4)",
-    "flow-concurrency-cancel.yml": "flow concurrency admission in the services (issue 4)",
-    "flow-concurrency-fail.yml": "flow concurrency admission in the services (issue 4)",
-}
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +26,6 @@ def corpus_bus(bus: ServiceRunner) -> ServiceRunner:
     return bus
 
 
-@pytest.mark.parametrize("case", case_params(SERVICES_DEFERRED))
+@pytest.mark.parametrize("case", case_params(DEFERRED))
 def test_corpus_case(case: Case, corpus_bus: ServiceRunner, tmp_path: Path) -> None:
     run_case(case, corpus_bus, tmp_path)
