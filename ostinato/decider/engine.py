@@ -563,16 +563,7 @@ class Decider:
             return None
 
     def _record_outputs(self, run: TaskRun) -> None:
-        if run.outputs is None:
-            return
-        tree = self.ex.task_outputs
-        if not run.each_values:
-            tree[run.task_id] = run.outputs
-            return
-        node = tree.setdefault(run.task_id, {})
-        for value in run.each_values[:-1]:
-            node = node.setdefault(value, {})
-        node[run.each_values[-1]] = run.outputs
+        self.ex.record_outputs(run)
 
     def _drain(self) -> None:
         while self._ended:

@@ -230,6 +230,30 @@ class Execution:
         self._by_id[run.id] = run
         return run
 
+    def put(self, index: int, run: TaskRun) -> None:
+        """Replace the task run at `index` with a newer copy of it, or append at the end."""
+        if index == len(self.task_run_list):
+            self.add(run)
+            return
+        old = self.task_run_list[index]
+        del self._by_id[old.id]
+        del self._position[old.id]
+        self.task_run_list[index] = run
+        self._by_id[run.id] = run
+        self._position[run.id] = index
+
+    def record_outputs(self, run: TaskRun) -> None:
+        """Put a run's outputs in `task_outputs`, nested by its each-values."""
+        if run.outputs is None:
+            return
+        if not run.each_values:
+            self.task_outputs[run.task_id] = run.outputs
+            return
+        node = self.task_outputs.setdefault(run.task_id, {})
+        for value in run.each_values[:-1]:
+            node = node.setdefault(value, {})
+        node[run.each_values[-1]] = run.outputs
+
     def index_of(self, task_run_id: str) -> int | None:
         """The position of a task run in `task_run_list`."""
         return self._position.get(task_run_id)

@@ -141,19 +141,11 @@ def rebuild_task_outputs(execution: Execution) -> dict[str, Any]:
     """Recompute `execution.task_outputs` (never serialized) from its task runs: the
     outputs of every terminal run, in list order, nested by each-values as the decider
     records them. Sets it on the execution and returns it."""
-    tree: dict[str, Any] = {}
+    execution.task_outputs = {}
     for run in execution.task_run_list:
-        if run.outputs is None or not run.state.terminal:
-            continue
-        if not run.each_values:
-            tree[run.task_id] = run.outputs
-            continue
-        node = tree.setdefault(run.task_id, {})
-        for value in run.each_values[:-1]:
-            node = node.setdefault(value, {})
-        node[run.each_values[-1]] = run.outputs
-    execution.task_outputs = tree
-    return tree
+        if run.state.terminal:
+            execution.record_outputs(run)
+    return execution.task_outputs
 
 
 def _header(execution: Execution) -> dict[str, Any]:
@@ -184,10 +176,11 @@ def _header(execution: Execution) -> dict[str, Any]:
     }
 
 
-def _from_header(record: dict[str, Any], runs: list[TaskRun]) -> Execution:
+def _header_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """The Execution fields of a header record (everything but the task runs)."""
     timers = [Timer(t["id"], text_of_instant(t["fireAt"]), t["kind"], t["taskRunId"])
               for t in record["timers"]]
-    execution = Execution(
+    return dict(
         id=record["id"],
         namespace=record["namespace"],
         flow_id=record["flowId"],
@@ -203,12 +196,15 @@ def _from_header(record: dict[str, Any], runs: list[TaskRun]) -> Execution:
         schedule_date=(None if record["scheduleDate"] is None
                        else text_of_instant(record["scheduleDate"])),
         metadata=from_json(record["metadataJson"]),
-        task_run_list=runs,
         error_logs=from_json(record["errorLogsJson"]),
         progress=from_json(record["progressJson"]),
         timers={t.id: t for t in timers},
         sequence=record["sequence"],
     )
+
+
+def _from_header(record: dict[str, Any], runs: list[TaskRun]) -> Execution:
+    execution = Execution(**_header_fields(record), task_run_list=runs)
     rebuild_task_outputs(execution)
     return execution
 
@@ -280,27 +276,31 @@ def execution_from_changelog(header: dict[str, Any], task_runs: Iterable[dict[st
 def apply_execution_update(execution: Execution | None, update: dict[str, Any]) -> Execution:
     """Fold an `ExecutionUpdate` (or a whole `Execution` record) into the view of an
     execution a consumer of `executions` keeps; `execution` is None for the first one.
-    Raises ValueError when an update does not follow from `execution` (a gap)."""
+    The view is updated in place, at a cost that follows the size of the update, not of
+    the execution. Raises ValueError when an update does not follow from it (a gap)."""
     if "taskRunList" in update:
         return execution_from_record(update)
-    runs = [] if execution is None else list(execution.task_run_list)
+    if execution is None:
+        execution = Execution(**_header_fields(update))
     for record in update["taskRuns"]:
         index = record["index"]
         run = task_run_from_record(record)
-        if index < len(runs):
-            if runs[index].id != run.id:
-                raise ValueError(f"task run {run.id} at index {index} of execution "
-                                 f"{update['id']}, where {runs[index].id} is")
-            runs[index] = run
-        elif index == len(runs):
-            runs.append(run)
-        else:
+        known = len(execution.task_run_list)
+        if index < known and execution.task_run_list[index].id != run.id:
+            raise ValueError(f"task run {run.id} at index {index} of execution "
+                             f"{update['id']}, where {execution.task_run_list[index].id} is")
+        if index > known:
             raise ValueError(f"task run {run.id} at index {index} of execution {update['id']}, "
-                             f"which has only {len(runs)} task runs: an update is missing")
-    if len(runs) != update["taskRunCount"]:
+                             f"which has only {known} task runs: an update is missing")
+        execution.put(index, run)
+        if run.state.terminal:
+            execution.record_outputs(run)
+    if len(execution.task_run_list) != update["taskRunCount"]:
         raise ValueError(f"execution {update['id']} has {update['taskRunCount']} task runs, "
-                         f"{len(runs)} known: an update is missing")
-    return _from_header(update, runs)
+                         f"{len(execution.task_run_list)} known: an update is missing")
+    for name, value in _header_fields(update).items():
+        setattr(execution, name, value)
+    return execution
 
 
 def changelog_key(execution_id: str, task_run_id: str | None = None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -94,7 +95,7 @@ class WorkerService:
         self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
         self._running: dict[Future[None], tuple[int, int]] = {}
         self._offsets = _Offsets()
-        self._paused = False
+        self._backlog: deque[Received] = deque()
         self.ready = threading.Event()
 
     # ------------------------------------------------------------------ loop
@@ -106,15 +107,9 @@ class WorkerService:
         log.info("worker started", topic=topic, slots=self.config.slots)
         try:
             while not stop.is_set():
-                free = self.config.slots - len(self._running)
-                self._pause_when_full(free)
-                for message in consume_ready(self._consumer, max(free, 1), 0.02):
-                    error = message.error()
-                    if error is not None:
-                        if error.code() != KafkaError._PARTITION_EOF:
-                            log.warning("consume error", error=str(error))
-                        continue
-                    self._start(Received.of(message))
+                self._fetch()
+                while self._backlog and len(self._running) < self.config.slots:
+                    self._start(self._backlog.popleft())
                 self._producer.poll(0)
                 self._reap()
         finally:
@@ -122,22 +117,30 @@ class WorkerService:
             self._producer.flush(10)
             self._consumer.close()
 
-    def _pause_when_full(self, free: int) -> None:
-        assignment = self._consumer.assignment()
-        if free <= 0 and not self._paused and assignment:
-            self._consumer.pause(assignment)
-            self._paused = True
-        elif free > 0 and self._paused:
-            self._consumer.resume(assignment)
-            self._paused = False
+    def _fetch(self) -> None:
+        """Keep a few slots' worth of tasks fetched ahead. (Pausing the partitions instead
+        would drop librdkafka's fetched queue and stall about a second on resume.)"""
+        room = 4 * self.config.slots - len(self._backlog)
+        if room <= 0:
+            time.sleep(0.001)
+            return
+        idle = not self._backlog and not self._running
+        for message in consume_ready(self._consumer, room, 0.02 if idle else 0.005):
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error", error=str(error))
+                continue
+            self._backlog.append(Received.of(message))
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._paused = False
         log.info("partitions assigned", partitions=[tp.partition for tp in partitions])
         self.ready.set()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._offsets.forget({tp.partition or 0 for tp in partitions})
+        revoked = {tp.partition or 0 for tp in partitions}
+        self._offsets.forget(revoked)
+        self._backlog = deque(m for m in self._backlog if m.partition not in revoked)
 
     def _start(self, message: Received) -> None:
         self._offsets.start(message.partition, message.offset)
