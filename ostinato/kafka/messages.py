@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from confluent_kafka import Message
+
+from ostinato.wire.codec import Codec
+from ostinato.wire.records import DeadLetter, dead_letter_record
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,13 @@ class Received:
     offset: int
     key: str | None
     value: bytes | None
+
+    def dead_letter(self, codec: Codec, reason: str) -> bytes:
+        """The `DeadLetter` record of this record, with the reason it was not processed."""
+        letter = DeadLetter(topic=self.topic, partition=self.partition, offset=self.offset,
+                            key=self.key, value=self.value or b"", reason=reason,
+                            at=datetime.now(timezone.utc))
+        return codec.encode("DeadLetter", dead_letter_record(letter))
 
     @classmethod
     def of(cls, message: Message) -> Received:

@@ -74,6 +74,8 @@ class _Live:
     execution: Execution
     header: bytes
     sizes: dict[str, int]
+    #: the timers indexed in the store for this execution (saves a scan per event)
+    indexed_timers: set[str] = field(default_factory=set)
 
     @property
     def size(self) -> int:
@@ -365,7 +367,7 @@ class ExecutorService:
             outbox.send("executor-changelog", rec.changelog_key(execution.id, record["id"]),
                         value, partition=partition)
             batch.put(self.store.run_key(partition, execution.id, record["id"]), value)
-        self._sync_timers(partition, execution, batch)
+        self._sync_timers(partition, live, batch)
         for command in decision.commands:
             self._carry_out(command, execution, flow, event, outbox)
         if execution.finished:
@@ -381,14 +383,16 @@ class ExecutorService:
             update = rec.execution_update_record(execution, decision.changed)
             outbox.send("executions", execution.id, self.codec.encode("ExecutionUpdate", update))
 
-    def _sync_timers(self, partition: int, execution: Execution, batch: StoreBatch) -> None:
-        known = set(self.store.timer_ids(partition, execution.id))
-        for timer_id in known - set(execution.timers):
+    def _sync_timers(self, partition: int, live: _Live, batch: StoreBatch) -> None:
+        execution = live.execution
+        current = set(execution.timers)
+        for timer_id in live.indexed_timers - current:
             batch.delete(self.store.timer_key(partition, execution.id, timer_id))
-        for timer in execution.timers.values():
-            if timer.id not in known:
-                batch.put(self.store.timer_key(partition, execution.id, timer.id), timer.fire_at.encode())
-                heapq.heappush(self._timers, (_instant(timer.fire_at), partition, execution.id, timer.id))
+        for timer_id in current - live.indexed_timers:
+            timer = execution.timers[timer_id]
+            batch.put(self.store.timer_key(partition, execution.id, timer_id), timer.fire_at.encode())
+            heapq.heappush(self._timers, (_instant(timer.fire_at), partition, execution.id, timer_id))
+        live.indexed_timers = current
 
     def _carry_out(self, command: cmd.Command, execution: Execution, flow: Flow | None,
                    event: ev.Event, outbox: Outbox) -> None:
@@ -458,10 +462,7 @@ class ExecutorService:
         outbox.send("executor", event.execution_id, self.codec.encode(name, record))
 
     def _dead_letter(self, message: Received, reason: str, outbox: Outbox) -> None:
-        letter = rec.DeadLetter(
-            topic=message.topic, partition=message.partition, offset=message.offset,
-            key=message.key, value=message.value or b"", reason=reason, at=utcnow())
-        outbox.send("dead-letters", letter.key, self.codec.encode("DeadLetter", rec.dead_letter_record(letter)))
+        outbox.send("dead-letters", message.key, message.dead_letter(self.codec, reason))
         if self.metrics is not None:
             self.metrics.dead_letters_total.labels(topic=message.topic).inc()
         log.error("record sent to the dead letters", topic=message.topic,
@@ -492,7 +493,8 @@ class ExecutorService:
         run_records = [self.codec.decode(value, expected="TaskRun")[1] for value in runs]
         execution = rec.execution_from_changelog(header_record, run_records)
         sizes = {"header": len(header), **{r["id"]: len(v) for r, v in zip(run_records, runs)}}
-        live = _Live(partition, execution, header, sizes)
+        live = _Live(partition, execution, header, sizes,
+                     set(self.store.timer_ids(partition, execution_id)))
         if not execution.finished:
             self._live[execution_id] = live
         return live

@@ -272,9 +272,5 @@ class WorkerService:
             raise RuntimeError(f"producing to {topic} failed: {failure[0]}")
 
     def _dead_letter(self, message: Received, reason: str) -> None:
-        letter = rec.DeadLetter(topic=message.topic, partition=message.partition,
-                                offset=message.offset, key=message.key, value=message.value or b"",
-                                reason=reason, at=utcnow())
-        self._produce("dead-letters", message.key or "",
-                      self.codec.encode("DeadLetter", rec.dead_letter_record(letter)), wait=True)
+        self._produce("dead-letters", message.key or "", message.dead_letter(self.codec, reason), wait=True)
         log.error("record sent to the dead letters", offset=message.offset, reason=reason)
