@@ -14,14 +14,12 @@ A crash anywhere replays the batch; the decider ignores what it already applied
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
@@ -36,13 +34,13 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.kafka.outbox import Outbox
-from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 from services.executor.admission import ended_record, flow_key
+from services.executor.state import ExecutorState, Live
 from services.executor.variables import worker_variables
 
 log = get_logger(component="executor")
@@ -50,10 +48,6 @@ log = get_logger(component="executor")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)
@@ -66,22 +60,6 @@ class ExecutorConfig:
     settings: Settings = field(default_factory=Settings)
 
 
-@dataclass
-class _Live:
-    """An execution in memory, with the encoded size of each of its records."""
-
-    partition: int
-    execution: Execution
-    header: bytes
-    sizes: dict[str, int]
-    #: the timers indexed in the store for this execution (saves a scan per event)
-    indexed_timers: set[str] = field(default_factory=set)
-
-    @property
-    def size(self) -> int:
-        return sum(self.sizes.values())
-
-
 class ExecutorService:
     def __init__(self, kafka: KafkaSettings, config: ExecutorConfig, codec: Codec,
                  flows: FlowTable, *, metrics: StandardMetrics | None = None) -> None:
@@ -91,9 +69,7 @@ class ExecutorService:
         self.codec = codec
         self.flows = flows
         self.store = ExecutionStore(config.data_dir / "executions")
-        self._live: dict[str, _Live] = {}
-        self._owned: set[int] = set()
-        self._timers: list[tuple[datetime, int, str, str]] = []
+        self.state = ExecutorState(kafka, codec, self.store)
         self._waiting: dict[tuple[int, int], float] = {}
         self._paused: dict[int, int] = {}
         self._producer = Producer(kafka.producer(**{"message.max.bytes": 4 * config.context_limit}))
@@ -147,63 +123,20 @@ class ExecutorService:
             self._consumer.commit(
                 offsets=[TopicPartition(topic, p, o + 1) for p, o in done.items()],
                 asynchronous=True)
-        for execution_id in [i for i, live in self._live.items() if live.execution.finished]:
-            del self._live[execution_id]
+        self.state.evict_finished()
 
     # ------------------------------------------------------------------ partitions
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        for partition in [tp.partition or 0 for tp in partitions]:
-            self._restore(partition)
-            self._owned.add(partition)
-            for fire_at, execution_id, timer_id in self.store.timers(partition):
-                heapq.heappush(self._timers, (_instant(fire_at), partition, execution_id, timer_id))
-        log.info("partitions assigned", partitions=sorted(self._owned))
+        for tp in partitions:
+            self.state.assign(tp.partition or 0)
+        log.info("partitions assigned", partitions=sorted(self.state.owned))
         self.ready.set()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        lost = {tp.partition for tp in partitions}
-        self._owned -= lost
-        self._live = {k: v for k, v in self._live.items() if v.partition not in lost}
-        self._timers = [t for t in self._timers if t[1] not in lost]
-        heapq.heapify(self._timers)
+        lost = {tp.partition or 0 for tp in partitions}
+        self.state.revoke(lost)
         log.info("partitions revoked", partitions=sorted(lost))
-
-    def _restore(self, partition: int) -> None:
-        """Bring the store's copy of a partition up to the end of its changelog."""
-        start = (self.store.changelog_offset(partition) or -1) + 1
-        batch = StoreBatch()
-        count = 0
-
-        def apply(key: str, value: bytes | None, offset: int) -> None:
-            nonlocal count
-            count += 1
-            execution_id, _, run_id = key.partition("/")
-            if run_id:
-                store_key = self.store.run_key(partition, execution_id, run_id)
-            else:
-                store_key = self.store.header_key(partition, execution_id)
-                self._index_timers_of_header(partition, execution_id, value, batch)
-            if value is None:
-                batch.delete(store_key)
-            else:
-                batch.put(store_key, value)
-            batch.offsets[partition] = offset
-
-        read_partition_to_end(self.kafka, "executor-changelog", partition, start, apply)
-        self.store.write(batch)
-        log.info("partition restored", partition=partition, records=count, from_offset=start)
-
-    def _index_timers_of_header(self, partition: int, execution_id: str, value: bytes | None,
-                                batch: StoreBatch) -> None:
-        for timer_id in self.store.timer_ids(partition, execution_id):
-            batch.delete(self.store.timer_key(partition, execution_id, timer_id))
-        if value is None:
-            return
-        _, header = self.codec.decode(value, expected="ExecutionHeader")
-        for timer in header.get("timers") or []:
-            batch.put(self.store.timer_key(partition, execution_id, timer["id"]),
-                      rec.text_of_instant(timer["fireAt"]).encode())
 
     # ------------------------------------------------------------------ one record
 
@@ -217,7 +150,7 @@ class ExecutorService:
             reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
             self._dead_letter(message, reason, outbox)
             return True
-        live = self._load(partition, event.execution_id)
+        live = self.state.load(partition, event.execution_id)
         execution = None if live is None else live.execution
         flow = self._flow_for(event, execution)
         if flow is None:
@@ -321,7 +254,7 @@ class ExecutorService:
         log_command = cmd.EmitLog(execution.id, None, None, "ERROR", message, at)
         self._emit(partition, None, Decision(execution, [log_command], []), event, False, outbox, batch)
 
-    def _within_context_limit(self, event: ev.WorkerTaskResult, live: _Live, outbox: Outbox,
+    def _within_context_limit(self, event: ev.WorkerTaskResult, live: Live, outbox: Outbox,
                               flow: Flow) -> ev.WorkerTaskResult:
         """A result whose outputs would push the execution past the limit fails instead."""
         if not event.outputs:
@@ -351,12 +284,11 @@ class ExecutorService:
         execution = decision.execution
         if execution is None:
             return
-        live = self._live.get(execution.id)
+        known = self.state.live.get(execution.id)
         header = self.codec.encode("ExecutionHeader", rec.execution_header_record(execution))
-        if live is not None and header == live.header and not decision.changed and not decision.commands:
+        if known is not None and header == known.header and not decision.changed and not decision.commands:
             return  # an event already applied: nothing changed
-        if live is None:
-            live = self._live[execution.id] = _Live(partition, execution, header, {})
+        live = self.state.track(partition, execution, header)
         live.header = header
         live.sizes["header"] = len(header)
         outbox.send("executor-changelog", rec.changelog_key(execution.id), header, partition=partition)
@@ -367,7 +299,7 @@ class ExecutorService:
             outbox.send("executor-changelog", rec.changelog_key(execution.id, record["id"]),
                         value, partition=partition)
             batch.put(self.store.run_key(partition, execution.id, record["id"]), value)
-        self._sync_timers(partition, live, batch)
+        self.state.sync_timers(partition, live, batch)
         for command in decision.commands:
             self._carry_out(command, execution, flow, event, outbox)
         if execution.finished:
@@ -382,17 +314,6 @@ class ExecutorService:
         else:
             update = rec.execution_update_record(execution, decision.changed)
             outbox.send("executions", execution.id, self.codec.encode("ExecutionUpdate", update))
-
-    def _sync_timers(self, partition: int, live: _Live, batch: StoreBatch) -> None:
-        execution = live.execution
-        current = set(execution.timers)
-        for timer_id in live.indexed_timers - current:
-            batch.delete(self.store.timer_key(partition, execution.id, timer_id))
-        for timer_id in current - live.indexed_timers:
-            timer = execution.timers[timer_id]
-            batch.put(self.store.timer_key(partition, execution.id, timer_id), timer.fire_at.encode())
-            heapq.heappush(self._timers, (_instant(timer.fire_at), partition, execution.id, timer_id))
-        live.indexed_timers = current
 
     def _carry_out(self, command: cmd.Command, execution: Execution, flow: Flow | None,
                    event: ev.Event, outbox: Outbox) -> None:
@@ -468,33 +389,9 @@ class ExecutorService:
         log.error("record sent to the dead letters", topic=message.topic,
                   partition=message.partition, offset=message.offset, reason=reason)
 
-    # ------------------------------------------------------------------ timers and loading
+    # ------------------------------------------------------------------ timers
 
     def _fire_due_timers(self, outbox: Outbox) -> None:
-        now = utcnow()
-        while self._timers and self._timers[0][0] <= now:
-            _, partition, execution_id, timer_id = heapq.heappop(self._timers)
-            if partition not in self._owned:
-                continue
-            live = self._load(partition, execution_id)
-            if live is None or timer_id not in live.execution.timers:
-                continue
+        """A due timer goes through the inbox like any event (recorded, replayable)."""
+        for execution_id, timer_id in self.state.due_timers(utcnow()):
             self._send_event(ev.TimerFired(str(uuid.uuid4()), utcnow(), execution_id, timer_id), outbox)
-
-    def _load(self, partition: int, execution_id: str) -> _Live | None:
-        live = self._live.get(execution_id)
-        if live is not None:
-            return live
-        header = self.store.header(partition, execution_id)
-        if header is None:
-            return None
-        runs = self.store.runs(partition, execution_id)
-        _, header_record = self.codec.decode(header, expected="ExecutionHeader")
-        run_records = [self.codec.decode(value, expected="TaskRun")[1] for value in runs]
-        execution = rec.execution_from_changelog(header_record, run_records)
-        sizes = {"header": len(header), **{r["id"]: len(v) for r, v in zip(run_records, runs)}}
-        live = _Live(partition, execution, header, sizes,
-                     set(self.store.timer_ids(partition, execution_id)))
-        if not execution.finished:
-            self._live[execution_id] = live
-        return live

@@ -1,0 +1,155 @@
+"""The executor's local state: its RocksDB store, executions in memory, pending timers.
+
+The store mirrors the changelog record for record; a partition is restored from the
+changelog (from the offset the store last applied) before its events are processed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ostinato.execution.model import Execution
+from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.restore import read_partition_to_end
+from ostinato.logging import get_logger
+from ostinato.store.executions import ExecutionStore, StoreBatch
+from ostinato.wire import records as rec
+from ostinato.wire.codec import Codec
+
+log = get_logger(component="executor")
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class Live:
+    """An execution in memory, with the encoded size of each of its records."""
+
+    partition: int
+    execution: Execution
+    header: bytes
+    sizes: dict[str, int]
+    #: the timers indexed in the store for this execution (saves a scan per event)
+    indexed_timers: set[str] = field(default_factory=set)
+
+    @property
+    def size(self) -> int:
+        return sum(self.sizes.values())
+
+
+class ExecutorState:
+    def __init__(self, kafka: KafkaSettings, codec: Codec, store: ExecutionStore) -> None:
+        self.kafka = kafka
+        self.codec = codec
+        self.store = store
+        self.live: dict[str, Live] = {}
+        self.owned: set[int] = set()
+        self._timers: list[tuple[datetime, int, str, str]] = []
+
+    # ---- partitions
+    def assign(self, partition: int) -> None:
+        """Restore a partition from the changelog, then take its pending timers."""
+        self._restore(partition)
+        self.owned.add(partition)
+        for fire_at, execution_id, timer_id in self.store.timers(partition):
+            heapq.heappush(self._timers, (instant(fire_at), partition, execution_id, timer_id))
+
+    def revoke(self, partitions: set[int]) -> None:
+        self.owned -= partitions
+        self.live = {k: v for k, v in self.live.items() if v.partition not in partitions}
+        self._timers = [t for t in self._timers if t[1] not in partitions]
+        heapq.heapify(self._timers)
+
+    def _restore(self, partition: int) -> None:
+        start = (self.store.changelog_offset(partition) or -1) + 1
+        batch = StoreBatch()
+        count = 0
+
+        def apply(key: str, value: bytes | None, offset: int) -> None:
+            nonlocal count
+            count += 1
+            execution_id, _, run_id = key.partition("/")
+            if run_id:
+                store_key = self.store.run_key(partition, execution_id, run_id)
+            else:
+                store_key = self.store.header_key(partition, execution_id)
+                self._index_timers_of_header(partition, execution_id, value, batch)
+            if value is None:
+                batch.delete(store_key)
+            else:
+                batch.put(store_key, value)
+            batch.offsets[partition] = offset
+
+        read_partition_to_end(self.kafka, "executor-changelog", partition, start, apply)
+        self.store.write(batch)
+        log.info("partition restored", partition=partition, records=count, from_offset=start)
+
+    def _index_timers_of_header(self, partition: int, execution_id: str, value: bytes | None,
+                                batch: StoreBatch) -> None:
+        for timer_id in self.store.timer_ids(partition, execution_id):
+            batch.delete(self.store.timer_key(partition, execution_id, timer_id))
+        if value is None:
+            return
+        _, header = self.codec.decode(value, expected="ExecutionHeader")
+        for timer in header.get("timers") or []:
+            batch.put(self.store.timer_key(partition, execution_id, timer["id"]),
+                      rec.text_of_instant(timer["fireAt"]).encode())
+
+    # ---- executions
+    def load(self, partition: int, execution_id: str) -> Live | None:
+        """The execution in memory, else from the store (kept in memory while unfinished)."""
+        live = self.live.get(execution_id)
+        if live is not None:
+            return live
+        header = self.store.header(partition, execution_id)
+        if header is None:
+            return None
+        runs = self.store.runs(partition, execution_id)
+        _, header_record = self.codec.decode(header, expected="ExecutionHeader")
+        run_records = [self.codec.decode(value, expected="TaskRun")[1] for value in runs]
+        execution = rec.execution_from_changelog(header_record, run_records)
+        sizes = {"header": len(header), **{r["id"]: len(v) for r, v in zip(run_records, runs)}}
+        live = Live(partition, execution, header, sizes,
+                    set(self.store.timer_ids(partition, execution_id)))
+        if not execution.finished:
+            self.live[execution_id] = live
+        return live
+
+    def track(self, partition: int, execution: Execution, header: bytes) -> Live:
+        """The in-memory entry of an execution just created or loaded."""
+        live = self.live.get(execution.id)
+        if live is None:
+            live = self.live[execution.id] = Live(partition, execution, header, {})
+        return live
+
+    def evict_finished(self) -> None:
+        for execution_id in [i for i, live in self.live.items() if live.execution.finished]:
+            del self.live[execution_id]
+
+    # ---- timers
+    def sync_timers(self, partition: int, live: Live, batch: StoreBatch) -> None:
+        """Index the execution's timers in the store and schedule the new ones."""
+        execution = live.execution
+        current = set(execution.timers)
+        for timer_id in live.indexed_timers - current:
+            batch.delete(self.store.timer_key(partition, execution.id, timer_id))
+        for timer_id in current - live.indexed_timers:
+            timer = execution.timers[timer_id]
+            batch.put(self.store.timer_key(partition, execution.id, timer_id), timer.fire_at.encode())
+            heapq.heappush(self._timers, (instant(timer.fire_at), partition, execution.id, timer_id))
+        live.indexed_timers = current
+
+    def due_timers(self, now: datetime) -> Iterator[tuple[str, str]]:
+        """(execution id, timer id) of every timer due by `now` and still pending."""
+        while self._timers and self._timers[0][0] <= now:
+            _, partition, execution_id, timer_id = heapq.heappop(self._timers)
+            if partition not in self.owned:
+                continue
+            live = self.load(partition, execution_id)
+            if live is not None and timer_id in live.execution.timers:
+                yield execution_id, timer_id
