@@ -95,15 +95,18 @@ def worker(kwargs: dict[str, Any]) -> None:
 @kafka_options
 @logging_options
 @management_option
+@click.option("--flow-wait", envvar="OSTINATO_FLOW_WAIT", show_envvar=True, type=float, default=10.0,
+              show_default=True, help="Seconds to wait for a flow that has not arrived.")
 @wraps_kwargs
 def scheduler(kwargs: dict[str, Any]) -> None:
-    """Run the scheduler (joins the bus; trigger firing comes with the triggers issue)."""
+    """Run the scheduler: starts executions from trigger events (the `triggers` topic)."""
     from services.scheduler.main import main
 
     setup_logging("scheduler", kwargs)
     kafka = kafka_settings(kwargs)
     assert kafka is not None
-    main(kafka, codec_of(kwargs), management_port=kwargs["management_port"])
+    main(kafka, codec_of(kwargs), management_port=kwargs["management_port"],
+         flow_wait=kwargs["flow_wait"])
 
 
 @click.command()

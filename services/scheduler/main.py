@@ -1,5 +1,5 @@
-"""Wiring of the scheduler process. It joins the bus and follows the flows; firing
-Schedule and Flow triggers and trigger events comes with the triggers issue."""
+"""Wiring of the scheduler process: trigger events today; Schedule and Flow triggers come
+with the triggers issue."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.management import Management, StandardMetrics
 from ostinato.wire.codec import Codec
-from services.common import serve
+from services.common import ready_when, serve
+from services.scheduler.trigger_events import TriggerEventConsumer
 
 
-def main(kafka: KafkaSettings, codec: Codec, *, management_port: int) -> None:
+def main(kafka: KafkaSettings, codec: Codec, *, management_port: int, flow_wait: float = 10.0) -> None:
     def loop(stop: threading.Event, management: Management, metrics: StandardMetrics) -> None:
         flows = FlowTable(kafka, codec)
         flows.start()
         try:
-            management.set_ready(True)
-            stop.wait()
+            consumer = TriggerEventConsumer(kafka, codec, flows, flow_wait_seconds=flow_wait)
+            ready_when(consumer.ready, management)
+            consumer.run(stop)
         finally:
             flows.stop()
 

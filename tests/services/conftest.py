@@ -21,14 +21,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     envs, globals_ = corpus_environment()
     globals_file = data_dir / "globals.yaml"
     globals_file.write_text(yaml.safe_dump(globals_))
-    stack = LocalStack(data_dir=data_dir, services=("executor", "worker"), flow_wait=3.0,
+    stack = LocalStack(data_dir=data_dir, services=("executor", "worker", "scheduler"), flow_wait=3.0,
                        env={**envs, "OSTINATO_GLOBALS": str(globals_file)})
     stack.start()
     try:
         yield stack
     finally:
         stack.stop()
-        for name in ("executor", "worker"):
+        for name in ("executor", "worker", "scheduler"):
             log = data_dir / "logs" / f"{name}.log"
             if log.exists() and "Traceback" in log.read_text():
                 print(f"--- {name} log had a traceback:\n{log.read_text()[-3000:]}")
