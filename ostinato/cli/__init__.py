@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ostinato.cli.executions import execution
 from ostinato.cli.flows import flow
 from ostinato.cli.local import local
 from ostinato.cli.run import run
@@ -16,5 +17,5 @@ def main() -> None:
     """ostinato: an event-sourced workflow orchestrator on Kafka that runs Kestra's flows."""
 
 
-for command in (local, run, flow, executor, worker, scheduler, api):
+for command in (local, run, flow, execution, executor, worker, scheduler, api):
     main.add_command(command)

@@ -24,6 +24,7 @@ TOPIC_POLICIES: dict[str, tuple[str, int | None]] = {
     "executor-changelog": ("compact", None),
     "admissions": ("delete", 7 * 24 * 3600 * 1000),
     "admission-state": ("compact", None),
+    "worker-control": ("delete", 24 * 3600 * 1000),
     "dead-letters": ("delete", 30 * 24 * 3600 * 1000),
     "services": ("compact", None),
 }

@@ -345,8 +345,8 @@ class ExecutorService:
                 inputs=command.inputs, labels=command.labels, original_id=command.original_id,
                 metadata=command.metadata, schedule_date=command.schedule_date), outbox)
         elif isinstance(command, cmd.KillTask):
-            log.warning("killing a running worker task is not supported yet",
-                        executionId=command.execution_id, taskRunId=command.task_run_id)
+            outbox.send("worker-control", command.execution_id, self.codec.encode("KillTask", {
+                "at": event.at, "executionId": command.execution_id, "taskRunId": command.task_run_id}))
         # SetTimer / CancelTimer: the timers live in the execution, indexed by _sync_timers.
 
     def _revision_of(self, command: cmd.StartSubflow, parent: Execution) -> int:

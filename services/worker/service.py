@@ -96,6 +96,8 @@ class WorkerService:
         self._running: dict[Future[None], tuple[int, int]] = {}
         self._offsets = _Offsets()
         self._backlog: deque[Received] = deque()
+        #: task run id -> the event that stops it (set by a KillTask on worker-control)
+        self._cancels: dict[str, threading.Event] = {}
         self.ready = threading.Event()
 
     # ------------------------------------------------------------------ loop
@@ -105,6 +107,7 @@ class WorkerService:
         self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                  on_lost=self._on_revoke)
         log.info("worker started", topic=topic, slots=self.config.slots)
+        threading.Thread(target=self._follow_kills, args=(stop,), name="kills", daemon=True).start()
         try:
             while not stop.is_set():
                 self._fetch()
@@ -190,8 +193,37 @@ class WorkerService:
         self._send_logs(task, outcome.logs)
         self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
 
+    def _follow_kills(self, stop: threading.Event) -> None:
+        """Stop the task runs named on `worker-control` that run here. Read from about the
+        end (on the embedded broker a little before it: older kills match nothing)."""
+        consumer = Consumer(self.kafka.consumer(None, **{"fetch.wait.max.ms": 20}))
+        name = self.kafka.topic("worker-control")
+        start = consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)[1]
+        consumer.assign([TopicPartition(name, 0, start)])
+        try:
+            while not stop.is_set():
+                message = consumer.poll(0.1)
+                if message is None or message.error() is not None or message.value() is None:
+                    continue
+                try:
+                    _, record = self.codec.decode(message.value(), expected="KillTask")
+                except MalformedRecord:
+                    continue
+                cancel = self._cancels.get(record["taskRunId"])
+                if cancel is not None:
+                    log.info("killing task", executionId=record["executionId"], taskRunId=record["taskRunId"])
+                    cancel.set()
+        finally:
+            consumer.close()
+
     def _run_with_timeout(self, task: rec.WorkerTask) -> TaskOutcome:
-        cancel = threading.Event()
+        cancel = self._cancels[task.task_run_id] = threading.Event()
+        try:
+            return self._run(task, cancel)
+        finally:
+            self._cancels.pop(task.task_run_id, None)
+
+    def _run(self, task: rec.WorkerTask, cancel: threading.Event) -> TaskOutcome:
 
         def sleep(seconds: float) -> None:
             if cancel.wait(seconds):

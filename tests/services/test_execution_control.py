@@ -1,0 +1,74 @@
+"""Kill and resume through the bus, as `ostinato execution kill|resume` sends them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from ostinato.cli.stack import LocalStack
+from ostinato.harness import ServiceRunner
+
+from tests.cli.test_cli import ROOT
+
+
+def ostinato(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ostinato", *args, "--bootstrap-servers",
+                           stack.bootstrap_servers], capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+def test_kill_stops_a_running_task_on_its_worker(stack: LocalStack, bus: ServiceRunner) -> None:
+    flow = bus.deploy("""
+id: killed-while-sleeping
+namespace: tests.control
+tasks:
+  - id: nap
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT60S
+  - id: never
+    type: io.kestra.plugin.core.debug.Return
+    format: never
+""")
+    execution_id = bus.start(flow)
+    bus.wait_for(lambda: _task_state(bus, execution_id, "nap") == "RUNNING", what="nap running", timeout=60)
+    started = time.monotonic()
+    result = ostinato(stack, "execution", "kill", execution_id)
+    assert result.returncode == 0, result.stderr
+    execution = bus.wait_finished(execution_id, timeout=60)
+    assert execution.state.current == "KILLED"
+    assert [h.state for h in execution.state.histories][-2:] == ["KILLING", "KILLED"]
+    assert execution.runs_of("never") == []
+    nap = execution.runs_of("nap")[0]
+    assert nap.state.current == "KILLED" and nap.attempts[-1].state.current == "KILLED"
+    bus.wait_for(lambda: "killing task" in (stack.data_dir / "logs" / "worker.log").read_text(),
+                 what="the worker stopping the task", timeout=30)
+    assert time.monotonic() - started < 30  # not the 60 s of the sleep
+
+
+def test_resume_with_on_resume_inputs(stack: LocalStack, bus: ServiceRunner) -> None:
+    flow = bus.deploy("""
+id: approval
+namespace: tests.control
+tasks:
+  - id: approve
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: reason
+        type: STRING
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ outputs.approve.onResume.reason }}"
+""")
+    execution_id = bus.start(flow)
+    bus.wait_state(execution_id, "PAUSED")
+    result = ostinato(stack, "execution", "resume", execution_id, "--input", "reason=looks good")
+    assert result.returncode == 0, result.stderr
+    execution = bus.wait_finished(execution_id, timeout=60)
+    assert execution.state.current == "SUCCESS"
+    assert execution.runs_of("after")[0].outputs == {"value": "looks good"}
+
+
+def _task_state(bus: ServiceRunner, execution_id: str, task_id: str) -> str | None:
+    execution = bus.executions.get(execution_id)
+    runs = [] if execution is None else execution.runs_of(task_id)
+    return runs[0].state.current if runs else None
