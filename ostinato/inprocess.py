@@ -25,11 +25,26 @@ from ostinato.flow.inputs import InputError, type_inputs as _type_inputs
 from ostinato.flow.model import Flow
 from ostinato.flow.parser import parse_flow
 from ostinato.storage import LocalStorage, input_file_uri_path
+from ostinato.triggers.flow import flow_trigger_requests, listeners
 from ostinato.tasks import RunContext, run_task
 
 
 class FlowNotFound(LookupError):
     pass
+
+
+class _DictStore:
+    def __init__(self, data: dict[str, dict[str, Any]]) -> None:
+        self.data = data
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.data.get(key)
+
+    def put(self, key: str, value: dict[str, Any] | None) -> None:
+        if value is None:
+            self.data.pop(key, None)
+        else:
+            self.data[key] = value
 
 
 @dataclass
@@ -61,6 +76,9 @@ class InProcessRunner:
         self._work: deque[cmd.RunTask] = deque()
         #: executions QUEUED by their flow's concurrency limit, oldest first, per flow
         self._queued: dict[tuple[str, str], deque[str]] = {}
+        #: how many states of each execution Flow triggers have seen, and their windows
+        self._states_seen: dict[str, int] = {}
+        self.preconditions: dict[str, dict[str, Any]] = {}
         self._timers: list[tuple[datetime, int, str, str]] = []
         self._counter = itertools.count(1)
         self._waiting_parents: dict[str, tuple[str, str, int]] = {}
@@ -155,6 +173,8 @@ class InProcessRunner:
             self.executions[decision.execution.id] = decision.execution
         for command in decision.commands:
             self._carry_out(command, flow)
+        if decision.execution is not None:
+            self._fire_flow_triggers(decision.execution)
         finished = decision.execution
         if finished is None or not finished.finished:
             return
@@ -162,6 +182,22 @@ class InProcessRunner:
             self._report_to_parent(finished)
         if flow.concurrency:
             self._release_queued(flow)
+
+    def _fire_flow_triggers(self, execution: Execution) -> None:
+        """Flow triggers of every deployed flow see each new state of the execution."""
+        seen = self._states_seen.get(execution.id, 0)
+        count = len(execution.state.histories)
+        if count == seen:
+            return
+        self._states_seen[execution.id] = count
+        listening = listeners(self.flows.values())
+        for index in range(seen, count):
+            requests, _ = flow_trigger_requests(
+                listening, execution, index, self.now, _DictStore(self.preconditions),
+                lambda flow, inputs: _type_inputs(flow.inputs, inputs))
+            for request in requests:
+                if request.execution_id not in self.executions:
+                    self._queue.append(request)
 
     def _running_count(self, flow: Flow) -> int:
         return sum(1 for e in self.executions_of(flow.namespace, flow.id)

@@ -77,7 +77,8 @@ def base_context(flow: Flow, execution: Execution, settings: Settings, now: date
         "outputs": execution.task_outputs,
         "vars": flow.variables,
         "labels": nested_labels(execution.labels),
-        "trigger": execution.trigger,
+        # Kestra exposes the trigger's variables as `trigger` (`trigger.executionId`)
+        "trigger": (execution.trigger or {}).get("variables", execution.trigger),
         "envs": settings.envs,
         "globals": settings.globals,
         "__now__": now,

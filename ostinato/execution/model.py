@@ -8,7 +8,7 @@ Kestra's camelCase JSON; ostinato's own bookkeeping travels under `_ostinato`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 TERMINAL_STATES = frozenset(
@@ -22,9 +22,11 @@ ALL_STATES = (
 
 
 def iso(moment: datetime) -> str:
-    """An ISO-8601 instant with a Z suffix, as Kestra prints them."""
-    text = moment.isoformat()
-    return text.replace("+00:00", "Z") if text.endswith("+00:00") else text
+    """An ISO-8601 instant in UTC with a Z suffix and always six fraction digits, so that
+    two dates compare as text the way they compare in time."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass

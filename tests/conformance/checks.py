@@ -295,6 +295,53 @@ def _case_concurrency(case: Case, runner: CorpusRunner, flow: Any, tmp_path: Pat
         matches([h.state for h in two.state.histories][: len(prefix)], prefix)
 
 
+def _flow_of_file(runner: CorpusRunner, file: str) -> Flow:
+    from ostinato.flow.parser import parse_flow_file
+    from tests.conformance.corpus import CORPUS_DIR
+
+    parsed = parse_flow_file(CORPUS_DIR / file)
+    return runner.flow(parsed.namespace, parsed.id)
+
+
+def _triggered_by(runner: CorpusRunner, listener: Flow, upstream_ids: set[str], count: int) -> list[Execution]:
+    """Finished executions of `listener` started by a Flow trigger on one of `upstream_ids`."""
+    def found() -> list[Execution] | None:
+        started = [e for e in list(runner.executions.values())
+                   if (e.namespace, e.flow_id) == (listener.namespace, listener.id) and e.finished
+                   and (e.trigger or {}).get("variables", {}).get("executionId") in upstream_ids]
+        return started if len(started) >= count else None
+
+    return sorted(runner.wait_for(found, what=f"{count} execution(s) of {listener.id} by its Flow trigger"),
+                  key=lambda e: e.state.histories[0].date)
+
+
+def _case_flow_trigger(case: Case, runner: CorpusRunner, flow: Any, tmp_path: Path) -> None:
+    asserted = case.asserted
+    upstream_flows = [_flow_of_file(runner, f) for f in case.entry["requires_flows"]]
+    if "listener_execution" in asserted:  # preconditions: flow-a twice, then flow-b
+        a, b = upstream_flows
+        runs = [runner.run(f, {}, labels=None, type_inputs=False) for f in (a, a, b)]
+        listener = _triggered_by(runner, flow, {r.id for r in runs}, 1)[0]
+        check_execution(runner, listener, asserted["listener_execution"])
+        return
+    upstream = runner.run(upstream_flows[0], {}, labels=None, type_inputs=False)
+    if "successful_executions" in asserted:
+        started = _triggered_by(runner, flow, {upstream.id}, asserted["successful_executions"])
+        matches(sum(e.state.current == "SUCCESS" for e in started), asserted["successful_executions"])
+        matches([(e.outputs or {}).get("status") for e in started],
+                asserted["execution_outputs_status_in_order"])
+        return
+    listener = _triggered_by(runner, flow, {upstream.id}, 1)[0]
+    expected = {k: v for k, v in asserted.items() if k != "trigger_variables"}
+    for index, output in (expected.pop("task_run_output_by_index", None) or {}).items():
+        wanted = {k: str(v).replace("<trigger-flow execution id>", upstream.id) for k, v in output.items()}
+        matches(listener.task_run_list[index].outputs, wanted)
+    check_execution(runner, listener, expected)
+    variables = {k: (upstream.id if str(v).startswith("<") else v)
+                 for k, v in asserted["trigger_variables"].items()}
+    matches(listener.trigger["variables"], variables)
+
+
 SPECIAL: dict[str, Callable[[Case, CorpusRunner, Any, Path], None]] = {
     "pause_no_tasks.yaml": _case_pause,
     "pause-delay.yaml": _case_pause,
@@ -305,4 +352,8 @@ SPECIAL: dict[str, Callable[[Case, CorpusRunner, Any, Path], None]] = {
     "flow-concurrency-queue.yml": _case_concurrency,
     "flow-concurrency-cancel.yml": _case_concurrency,
     "flow-concurrency-fail.yml": _case_concurrency,
+    "trigger-flow-listener.yaml": _case_flow_trigger,
+    "trigger-flow-listener-no-inputs.yaml": _case_flow_trigger,
+    "trigger-flow-listener-with-pause.yaml": _case_flow_trigger,
+    "flow-trigger-preconditions-flow-listen.yaml": _case_flow_trigger,
 }

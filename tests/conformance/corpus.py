@@ -26,10 +26,6 @@ CORPUS_DIR = Path(
 
 #: cases that need a service this issue does not build, with the reason
 DEFERRED = {
-    "trigger-flow-listener.yaml": "started by a Flow trigger: needs the scheduler (issue 4)",
-    "trigger-flow-listener-no-inputs.yaml": "started by a Flow trigger: needs the scheduler (issue 4)",
-    "trigger-flow-listener-with-pause.yaml": "started by a Flow trigger: needs the scheduler (issue 4)",
-    "flow-trigger-preconditions-flow-listen.yaml": "Flow trigger preconditions: needs the scheduler (issue 4)",
     "webhook.yaml": "webhook trigger: needs the API (issue 5)",
 }
 

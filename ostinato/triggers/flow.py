@@ -1,0 +1,153 @@
+"""Flow triggers: when an execution enters a state, which listening flows start, with what.
+
+`flow_trigger_requests` is pure. Each request's execution id is derived from the upstream
+execution and the index of the state in its history, so seeing the same transition twice
+(a consumer reading again after a crash) asks for the same execution, started only once.
+Precondition windows live in a `PreconditionStore` the caller provides (and persists).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Protocol
+
+from ostinato.decider import events as ev
+from ostinato.decider.engine import derived_id
+from ostinato.execution.model import Execution
+from ostinato.expressions import ExpressionError, is_truthy, render, render_value
+from ostinato.flow.durations import parse_duration
+from ostinato.flow.model import Flow
+from ostinato.flow.triggers import Filter, FlowTrigger, Preconditions
+from ostinato.triggers.conditions import UnsupportedCondition, execution_context, matches
+
+TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED")
+FLOW_TRIGGER_TYPE = "io.kestra.plugin.core.trigger.Flow"
+
+
+class PreconditionStore(Protocol):
+    def get(self, key: str) -> dict[str, Any] | None: ...
+    def put(self, key: str, value: dict[str, Any] | None) -> None: ...
+
+
+@dataclass
+class Rejected:
+    """A trigger that matched but could not start its flow (bad inputs...)."""
+
+    flow: str
+    trigger: str
+    reason: str
+
+
+def listeners(flows: Iterable[Flow]) -> list[tuple[Flow, FlowTrigger]]:
+    """Every enabled Flow trigger of every enabled flow."""
+    return [(flow, trigger) for flow in flows if not flow.disabled
+            for trigger in flow.triggers
+            if isinstance(trigger, FlowTrigger) and not trigger.disabled]
+
+
+def flow_trigger_requests(
+    listening: Iterable[tuple[Flow, FlowTrigger]], source: Execution, history_index: int,
+    now: datetime, store: PreconditionStore, typed: Any,
+) -> tuple[list[ev.ExecutionRequested], list[Rejected]]:
+    """The executions to start because `source` entered the state at `history_index`.
+
+    `typed(flow, inputs)` types a listener's rendered inputs (raising ValueError).
+    """
+    state = source.state.histories[history_index].state
+    context = execution_context(source, state, now)
+    requests, rejected = [], []
+    for flow, trigger in listening:
+        if (flow.namespace, flow.id) == (source.namespace, source.flow_id):
+            continue  # a flow never triggers itself
+        try:
+            if not _fires(flow, trigger, source, state, now, context, store):
+                continue
+            inputs = typed(flow, render_value(trigger.inputs, context))
+        except (ExpressionError, ValueError, UnsupportedCondition) as error:
+            rejected.append(Rejected(flow.uid, trigger.id, str(error)))
+            continue
+        requests.append(ev.ExecutionRequested(
+            id=str(uuid.uuid4()), at=now,
+            execution_id=derived_id(f"flow-trigger/{flow.uid}/{trigger.id}/{source.id}/{history_index}"),
+            namespace=flow.namespace, flow_id=flow.id, flow_revision=flow.revision or 1,
+            tenant_id=flow.tenant_id, inputs=inputs,
+            trigger={"id": trigger.id, "type": FLOW_TRIGGER_TYPE,
+                     "variables": dict(context["trigger"])}))
+    return requests, rejected
+
+
+def _fires(flow: Flow, trigger: FlowTrigger, source: Execution, state: str, now: datetime,
+           context: Mapping[str, Any], store: PreconditionStore) -> bool:
+    if trigger.preconditions is None and state not in (trigger.states or TERMINAL):
+        return False
+    if trigger.preconditions is not None and trigger.states and state not in trigger.states:
+        return False
+    if not all(matches(condition, source, state, now, context) for condition in trigger.conditions):
+        return False
+    if trigger.preconditions is None:
+        return True
+    return _preconditions_met(f"{flow.uid}/{trigger.id}", trigger.preconditions, source, state,
+                              now, context, store)
+
+
+def _preconditions_met(key: str, pre: Preconditions, source: Execution, state: str,
+                       now: datetime, context: Mapping[str, Any], store: PreconditionStore) -> bool:
+    """Record which preconditions this execution satisfies; True once all are, in the window."""
+    met: set[str] = set()
+    for i, upstream in enumerate(pre.flows):
+        if ((source.namespace, source.flow_id) == (upstream.namespace, upstream.flow_id)
+                and state in (upstream.states or TERMINAL)
+                and all(str(source.labels.get(k)) == str(v) for k, v in (upstream.labels or {}).items())):
+            met.add(f"flows[{i}]")
+    for where in pre.where:
+        results = [_filter(f, source, state, context) for f in where.filters]
+        if (all(results) if where.operand == "AND" else any(results)) and state in TERMINAL:
+            met.add(f"where[{where.id}]")
+    if not met:
+        return False
+    window = store.get(key) or {}
+    started = window.get("started")
+    span = parse_duration((pre.time_window.window if pre.time_window else None) or "P1D")
+    if started is None or now - datetime.fromisoformat(started) > span:
+        window = {"started": now.isoformat(), "met": []}
+    window["met"] = sorted(set(window["met"]) | met)
+    wanted = {f"flows[{i}]" for i in range(len(pre.flows))} | {f"where[{w.id}]" for w in pre.where}
+    if wanted <= set(window["met"]):
+        store.put(key, None if pre.reset_on_success else window)
+        return True
+    store.put(key, window)
+    return False
+
+
+def _filter(f: Filter, source: Execution, state: str, context: Mapping[str, Any]) -> bool:
+    if f.field == "EXPRESSION":
+        try:
+            value: Any = render(str(f.value), context)
+        except ExpressionError:
+            return False
+        if f.type in ("IS_TRUE", "IS_FALSE"):
+            return is_truthy(value) == (f.type == "IS_TRUE")
+    else:
+        value = {"NAMESPACE": source.namespace, "FLOW_ID": source.flow_id, "STATE": state}[f.field]
+    target = f.value
+    checks = {
+        "EQUAL_TO": lambda: str(value) == str(target),
+        "NOT_EQUAL_TO": lambda: str(value) != str(target),
+        "IN": lambda: str(value) in [str(v) for v in (f.values or [target])],
+        "NOT_IN": lambda: str(value) not in [str(v) for v in (f.values or [target])],
+        "IS_TRUE": lambda: is_truthy(str(value)),
+        "IS_FALSE": lambda: not is_truthy(str(value)),
+        "IS_NULL": lambda: value is None,
+        "IS_NOT_NULL": lambda: value is not None,
+        "STARTS_WITH": lambda: str(value).startswith(str(target)),
+        "ENDS_WITH": lambda: str(value).endswith(str(target)),
+        "REGEX": lambda: re.fullmatch(str(target), str(value)) is not None,
+        "CONTAINS": lambda: str(target) in str(value),
+    }
+    return bool(checks[f.type]())
+
+
+__all__ = ["PreconditionStore", "Rejected", "flow_trigger_requests", "listeners"]
