@@ -75,6 +75,19 @@ class FlowTable:
             entry.flow = _parse(entry.revision)
         return entry.flow
 
+    def latest_flows(self) -> list[Flow]:
+        """The latest revision of every flow that is not deleted (parsed once each)."""
+        with self._lock:
+            entries = [revisions[max(revisions)] for revisions in self._revisions.values()]
+        out = []
+        for entry in entries:
+            if entry.revision.deleted:
+                continue
+            if entry.flow is None:
+                entry.flow = _parse(entry.revision)
+            out.append(entry.flow)
+        return out
+
     def latest_revision(self, namespace: str, flow_id: str, tenant_id: str | None = None) -> FlowRevision | None:
         with self._lock:
             revisions = self._revisions.get((tenant_id, namespace, flow_id))

@@ -1,5 +1,5 @@
-"""Wiring of the scheduler process: trigger events today; Schedule and Flow triggers come
-with the triggers issue."""
+"""Wiring of the scheduler process: trigger events and Flow triggers (Schedule triggers
+come next)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ostinato.kafka.flow_table import FlowTable
 from ostinato.management import Management, StandardMetrics
 from ostinato.wire.codec import Codec
 from services.common import ready_when, serve
+from services.scheduler.flow_triggers import FlowTriggerWatcher
 from services.scheduler.trigger_events import TriggerEventConsumer
 
 
@@ -18,9 +19,11 @@ def main(kafka: KafkaSettings, codec: Codec, *, management_port: int, flow_wait:
         flows = FlowTable(kafka, codec)
         flows.start()
         try:
+            watcher = FlowTriggerWatcher(kafka, codec, flows).start(stop)
             consumer = TriggerEventConsumer(kafka, codec, flows, flow_wait_seconds=flow_wait)
             ready_when(consumer.ready, management)
             consumer.run(stop)
+            watcher.join(timeout=10)
         finally:
             flows.stop()
 

@@ -1,0 +1,122 @@
+"""Flow triggers in the scheduler: every state an execution enters, seen on `executions`,
+is offered to the Flow triggers of every deployed flow (ostinato.triggers.flow).
+
+The consumer group shares the `executions` partitions between scheduler replicas, so each
+transition is evaluated by one replica; the requested execution's id is derived from the
+transition, so evaluating it again (after a crash) starts nothing new.
+Known limit: precondition windows are kept in memory, per replica (see the notes).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from ostinato.execution.model import Execution
+from ostinato.flow.inputs import type_inputs
+from ostinato.flow.model import Flow
+from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.flow_table import FlowTable
+from ostinato.kafka.messages import Received, consume_ready
+from ostinato.kafka.outbox import Outbox
+from ostinato.logging import get_logger
+from ostinato.triggers.flow import flow_trigger_requests, listeners
+from ostinato.wire import records as rec
+from ostinato.wire.codec import Codec, MalformedRecord
+
+log = get_logger(component="flow-triggers")
+
+
+class MemoryWindows:
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.data.get(key)
+
+    def put(self, key: str, value: dict[str, Any] | None) -> None:
+        if value is None:
+            self.data.pop(key, None)
+        else:
+            self.data[key] = value
+
+
+class FlowTriggerWatcher:
+    def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, *,
+                 group_id: str = "ostinato-flow-triggers") -> None:
+        self.kafka = kafka
+        self.codec = codec
+        self.flows = flows
+        self.windows = MemoryWindows()
+        self._views: dict[str, Execution] = {}
+        self._seen: dict[str, int] = {}
+        self._producer = Producer(kafka.producer())
+        self._consumer = Consumer(kafka.consumer(group_id, **{"enable.partition.eof": False}))
+        self._listening: tuple[int, list[tuple[Flow, Any]]] = (-1, [])
+
+    def start(self, stop: threading.Event) -> threading.Thread:
+        thread = threading.Thread(target=self.run, args=(stop,), name="flow-triggers", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self, stop: threading.Event) -> None:
+        self._consumer.subscribe([self.kafka.topic("executions")])
+        try:
+            while not stop.is_set():
+                messages = consume_ready(self._consumer, 500, 0.05)
+                if not messages:
+                    continue
+                outbox = Outbox(self._producer, self.kafka)
+                last: dict[int, int] = {}
+                for message in messages:
+                    if message.error() is not None:
+                        if message.error().code() != KafkaError._PARTITION_EOF:
+                            log.warning("consume error", error=str(message.error()))
+                        continue
+                    received = Received.of(message)
+                    self._handle(received, outbox)
+                    last[received.partition] = received.offset
+                outbox.flush()
+                topic = self.kafka.topic("executions")
+                self._consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()],
+                                      asynchronous=True)
+        finally:
+            self._consumer.close()
+
+    def _listeners(self) -> list[tuple[Flow, Any]]:
+        version, cached = self._listening
+        if version != self.flows.version:
+            self._listening = (self.flows.version, listeners(self.flows.latest_flows()))
+        return self._listening[1]
+
+    def _handle(self, message: Received, outbox: Outbox) -> None:
+        try:
+            _, record = self.codec.decode(message.value)
+            view = rec.apply_execution_update(self._views.get(record["id"]), record)
+        except (MalformedRecord, ValueError, KeyError) as error:
+            log.warning("execution record not followed", offset=message.offset, reason=str(error))
+            return
+        execution_id = view.id
+        self._views[execution_id] = view
+        seen = self._seen.get(execution_id, 0)
+        count = len(view.state.histories)
+        listening = self._listeners()
+        for index in range(seen, count):
+            requests, rejected = flow_trigger_requests(
+                listening, view, index, datetime.now(timezone.utc), self.windows,
+                lambda flow, inputs: type_inputs(flow.inputs, inputs))
+            for request in requests:
+                name, value = rec.event_to_record(request)
+                outbox.send("executor", request.execution_id, self.codec.encode(name, value))
+                log.info("flow trigger fired", executionId=request.execution_id,
+                         flow=f"{request.namespace}.{request.flow_id}", upstream=execution_id)
+            for refusal in rejected:
+                log.error("flow trigger could not start its flow", flow=refusal.flow,
+                          trigger=refusal.trigger, reason=refusal.reason, upstream=execution_id)
+        self._seen[execution_id] = count
+        if view.finished:
+            self._views.pop(execution_id, None)
+            self._seen.pop(execution_id, None)
