@@ -9,6 +9,7 @@ from ostinato.cli.flows import flow
 from ostinato.cli.local import local
 from ostinato.cli.run import run
 from ostinato.cli.services import api, executor, scheduler, worker
+from ostinato.cli.triggers import trigger
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +18,5 @@ def main() -> None:
     """ostinato: an event-sourced workflow orchestrator on Kafka that runs Kestra's flows."""
 
 
-for command in (local, run, flow, execution, executor, worker, scheduler, api):
+for command in (local, run, flow, execution, trigger, executor, worker, scheduler, api):
     main.add_command(command)

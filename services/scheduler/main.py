@@ -1,5 +1,4 @@
-"""Wiring of the scheduler process: trigger events and Flow triggers (Schedule triggers
-come next)."""
+"""Wiring of the scheduler process: trigger events, Flow triggers, Schedule triggers."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from ostinato.management import Management, StandardMetrics
 from ostinato.wire.codec import Codec
 from services.common import ready_when, serve
 from services.scheduler.flow_triggers import FlowTriggerWatcher
+from services.scheduler.schedules import ScheduleTicker
 from services.scheduler.trigger_events import TriggerEventConsumer
 
 
@@ -20,10 +20,12 @@ def main(kafka: KafkaSettings, codec: Codec, *, management_port: int, flow_wait:
         flows.start()
         try:
             watcher = FlowTriggerWatcher(kafka, codec, flows).start(stop)
+            ticker = ScheduleTicker(kafka, codec, flows).start(stop)
             consumer = TriggerEventConsumer(kafka, codec, flows, flow_wait_seconds=flow_wait)
             ready_when(consumer.ready, management)
             consumer.run(stop)
             watcher.join(timeout=10)
+            ticker.join(timeout=10)
         finally:
             flows.stop()
 

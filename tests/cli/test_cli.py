@@ -26,6 +26,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def test_every_command_has_help() -> None:
     for command in ([], ["local"], ["run"], ["flow"], ["flow", "validate"], ["flow", "deploy"],
                     ["execution"], ["execution", "kill"], ["execution", "resume"],
+                    ["trigger"], ["trigger", "backfill"],
                     ["executor"], ["worker"], ["scheduler"], ["api"]):
         result = ostinato(*command, "--help")
         assert result.returncode == 0, (command, result.stderr)
