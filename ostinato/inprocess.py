@@ -248,6 +248,8 @@ class InProcessRunner:
                 original_id=command.original_id, metadata=command.metadata,
                 tenant_id=target.tenant_id,
             ))
+        elif isinstance(command, cmd.KillExecution):
+            self._queue.append(ev.Kill(self._event_id(), self.now, command.execution_id))
         # CancelTimer and KillTask need nothing here: a cancelled timer that fires is
         # ignored by the decider, and inline worker tasks are never in flight.
 

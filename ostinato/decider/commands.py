@@ -27,6 +27,13 @@ class KillTask:
 
 
 @dataclass(frozen=True)
+class KillExecution:
+    """Kill another execution (a running subflow child of a killed parent)."""
+
+    execution_id: str
+
+
+@dataclass(frozen=True)
 class StartSubflow:
     """Start a child execution for a Subflow task run's attempt."""
 
@@ -85,4 +92,4 @@ class EmitLog:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Command = RunTask | KillTask | StartSubflow | StartExecution | SetTimer | CancelTimer | EmitLog
+Command = RunTask | KillTask | KillExecution | StartSubflow | StartExecution | SetTimer | CancelTimer | EmitLog

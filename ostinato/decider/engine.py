@@ -284,7 +284,11 @@ class Decider:
                 continue
             self.touched[run.id] = None
             task = self.flow.task(run.task_id)
-            if not task.flowable and run.attempts and not run.attempts[-1].state.terminal:
+            in_flight = bool(run.attempts) and not run.attempts[-1].state.terminal
+            if in_flight and isinstance(task, Subflow) and "childExecutionId" in run.progress:
+                self.commands.append(cmd.KillExecution(run.progress["childExecutionId"]))
+                run.attempts[-1].state.move("KILLED", self.now)
+            elif in_flight and not task.flowable:
                 self.commands.append(cmd.KillTask(ex.id, run.id))
                 run.attempts[-1].state.move("KILLED", self.now)
             run.state.move("KILLED", self.now)
@@ -518,6 +522,7 @@ class Decider:
         run.state.move("RUNNING", self.now)
         run.attempts[-1].state.move("RUNNING", self.now)
         child_id = derived_id(f"{ex.id}/{run.id}/{attempt}")
+        run.progress["childExecutionId"] = child_id
         self.commands.append(cmd.StartSubflow(
             parent_execution_id=ex.id, task_run_id=run.id, attempt=attempt,
             execution_id=child_id, namespace=namespace, flow_id=flow_id, revision=task.revision,

@@ -344,6 +344,8 @@ class ExecutorService:
                 flow_revision=command.flow_revision, tenant_id=execution.tenant_id,
                 inputs=command.inputs, labels=command.labels, original_id=command.original_id,
                 metadata=command.metadata, schedule_date=command.schedule_date), outbox)
+        elif isinstance(command, cmd.KillExecution):
+            self._send_event(ev.Kill(str(uuid.uuid4()), event.at, command.execution_id), outbox)
         elif isinstance(command, cmd.KillTask):
             outbox.send("worker-control", command.execution_id, self.codec.encode("KillTask", {
                 "at": event.at, "executionId": command.execution_id, "taskRunId": command.task_run_id}))

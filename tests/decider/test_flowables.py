@@ -191,3 +191,31 @@ tasks:
     starts = [a.state.histories[0].date for a in run.attempts]
     assert starts[1] > starts[0] and starts[2] > starts[1]
     assert run.state.count("RETRYING") == 2
+
+
+def test_killing_a_parent_kills_its_running_subflow_child(tmp_path: Path) -> None:
+    runner = InProcessRunner(storage_dir=tmp_path)
+    runner.deploy("""
+id: child
+namespace: io.kestra.tests
+tasks:
+  - id: wait
+    type: io.kestra.plugin.core.flow.Pause
+""")
+    parent = runner.deploy("""
+id: parent
+namespace: io.kestra.tests
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: io.kestra.tests
+    flowId: child
+""")
+    execution_id = runner.start(parent)
+    runner.run_until_idle()
+    children = runner.executions_of("io.kestra.tests", "child")
+    assert [c.state.current for c in children] == ["PAUSED"]
+    runner.send(lambda event_id, at: ev.Kill(event_id, at, execution_id))
+    runner.run_until_idle()
+    assert runner.executions[execution_id].state.current == "KILLED"
+    assert runner.executions[children[0].id].state.current == "KILLED"
