@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from ostinato.decider import events as ev
 from ostinato.decider.concurrency import admission
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
-from ostinato.kafka.messages import Received, consume_ready
+from ostinato.kafka.loop import consume_and_produce
+from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
@@ -75,6 +76,7 @@ class AdmissionOwner:
         self.flows = flows
         self.flow_wait_seconds = flow_wait_seconds
         self._slots: dict[FlowKey, Slots] = {}
+        self._changed: set[FlowKey] = set()
         self._producer = Producer(kafka.producer())
         self._consumer = Consumer(kafka.consumer(group_id, **{"enable.partition.eof": False}))
         self._thread: threading.Thread | None = None
@@ -90,31 +92,15 @@ class AdmissionOwner:
     def run(self, stop: threading.Event) -> None:
         self._consumer.subscribe([self.kafka.topic("admissions")], on_assign=self._on_assign,
                                  on_revoke=self._on_revoke, on_lost=self._on_revoke)
-        try:
-            while not stop.is_set():
-                messages = consume_ready(self._consumer, 200, 0.05)
-                if not messages:
-                    continue
-                outbox = Outbox(self._producer, self.kafka)
-                changed: set[FlowKey] = set()
-                last: dict[int, int] = {}
-                for message in messages:
-                    if message.error() is not None:
-                        if message.error().code() != KafkaError._PARTITION_EOF:
-                            log.warning("consume error", error=str(message.error()))
-                        continue
-                    received = Received.of(message)
-                    self._handle(received, outbox, changed)
-                    last[received.partition] = received.offset
-                for key in changed:
-                    outbox.send("admission-state", key,
-                                self.codec.encode("AdmissionState", self._slots[key].record()))
-                outbox.flush()
-                topic = self.kafka.topic("admissions")
-                self._consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()],
-                                      asynchronous=False)
-        finally:
-            self._consumer.close()
+        consume_and_produce(self._consumer, self._producer, self.kafka, "admissions", stop,
+                            self._handle, log=log, before_flush=self._write_state)
+
+    def _write_state(self, outbox: Outbox) -> None:
+        """The state of every flow the batch changed, before the answers are committed."""
+        for key in self._changed:
+            outbox.send("admission-state", key,
+                        self.codec.encode("AdmissionState", self._slots[key].record()))
+        self._changed = set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._slots = {}
@@ -135,7 +121,8 @@ class AdmissionOwner:
 
     # ------------------------------------------------------------------ records
 
-    def _handle(self, message: Received, outbox: Outbox, changed: set[FlowKey]) -> None:
+    def _handle(self, message: Received, outbox: Outbox) -> None:
+        changed = self._changed
         try:
             name, record = self.codec.decode(message.value)
         except MalformedRecord as error:

@@ -13,14 +13,15 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 
 from ostinato.execution.model import Execution
 from ostinato.flow.inputs import type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
-from ostinato.kafka.messages import Received, consume_ready
+from ostinato.kafka.loop import consume_and_produce
+from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
 from ostinato.logging import get_logger
 from ostinato.triggers.flow import flow_trigger_requests, listeners
@@ -64,27 +65,8 @@ class FlowTriggerWatcher:
 
     def run(self, stop: threading.Event) -> None:
         self._consumer.subscribe([self.kafka.topic("executions")])
-        try:
-            while not stop.is_set():
-                messages = consume_ready(self._consumer, 500, 0.05)
-                if not messages:
-                    continue
-                outbox = Outbox(self._producer, self.kafka)
-                last: dict[int, int] = {}
-                for message in messages:
-                    if message.error() is not None:
-                        if message.error().code() != KafkaError._PARTITION_EOF:
-                            log.warning("consume error", error=str(message.error()))
-                        continue
-                    received = Received.of(message)
-                    self._handle(received, outbox)
-                    last[received.partition] = received.offset
-                outbox.flush()
-                topic = self.kafka.topic("executions")
-                self._consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()],
-                                      asynchronous=True)
-        finally:
-            self._consumer.close()
+        consume_and_produce(self._consumer, self._producer, self.kafka, "executions", stop,
+                            self._handle, log=log, batch=500)
 
     def _listeners(self) -> list[tuple[Flow, Any]]:
         version, cached = self._listening

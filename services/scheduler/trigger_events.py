@@ -15,7 +15,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 
 from ostinato.decider import events as ev
 from ostinato.decider.engine import derived_id
@@ -23,7 +23,8 @@ from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
-from ostinato.kafka.messages import Received, consume_ready
+from ostinato.kafka.loop import consume_and_produce
+from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
 from ostinato.logging import get_logger
 from ostinato.wire import records as rec
@@ -52,29 +53,8 @@ class TriggerEventConsumer:
     def run(self, stop: threading.Event) -> None:
         self._consumer.subscribe([self.kafka.topic("triggers")],
                                  on_assign=lambda *_: self.ready.set())
-        try:
-            while not stop.is_set():
-                messages = consume_ready(self._consumer, 200, 0.05)
-                if not messages:
-                    continue
-                outbox = Outbox(self._producer, self.kafka)
-                last: dict[int, int] = {}
-                for message in messages:
-                    if message.error() is not None:
-                        if message.error().code() != KafkaError._PARTITION_EOF:
-                            log.warning("consume error", error=str(message.error()))
-                        continue
-                    received = Received.of(message)
-                    self._handle(received, outbox)
-                    last[received.partition] = received.offset
-                outbox.flush()
-                if last:
-                    topic = self.kafka.topic("triggers")
-                    self._consumer.commit(
-                        offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()],
-                        asynchronous=False)
-        finally:
-            self._consumer.close()
+        consume_and_produce(self._consumer, self._producer, self.kafka, "triggers", stop,
+                            self._handle, log=log)
 
     def _handle(self, message: Received, outbox: Outbox) -> None:
         try:
