@@ -17,7 +17,7 @@ from ostinato.wire import records as rec
 
 @click.group()
 def execution() -> None:
-    """Control executions: kill, resume."""
+    """Control executions: kill, resume, restart."""
 
 
 def _send(kwargs: dict[str, Any], event: ev.Event) -> None:
@@ -67,3 +67,14 @@ def resume(kwargs: dict[str, Any]) -> None:
     _send(kwargs, ev.Resume(str(uuid.uuid4()), _now(), execution_id,
                             task_run_id=kwargs.pop("task_run_id"), inputs=values))
     click.echo(f"resume requested for {execution_id}")
+
+
+@execution.command()
+@click.argument("execution_id")
+@kafka_options
+@wraps_kwargs
+def restart(kwargs: dict[str, Any]) -> None:
+    """Restart a FAILED or KILLED execution from its failed task runs (a new attempt each)."""
+    execution_id = kwargs.pop("execution_id")
+    _send(kwargs, ev.Restart(str(uuid.uuid4()), _now(), execution_id))
+    click.echo(f"restart requested for {execution_id}")

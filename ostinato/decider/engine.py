@@ -101,6 +101,10 @@ class Decider:
         if isinstance(event, ev.ExecutionRequested):
             self._on_requested(event)
             return
+        if isinstance(event, ev.Restart):
+            self._on_restart()
+            self._drain()
+            return
         if self._execution is None or self._execution.finished:
             return
         if isinstance(event, ev.WorkerTaskResult):
@@ -295,6 +299,61 @@ class Decider:
         ex.progress["pausedRuns"] = []
         ex.state.move("KILLED", self.now)
         ex.progress["phase"] = "done"
+
+    def _on_restart(self) -> None:
+        """Run the failed task runs again (a new attempt each); their flowable parents and
+        the execution go back to RUNNING and carry on from there, as Kestra's restart."""
+        ex = self._execution
+        if ex is None or ex.state.current not in ("FAILED", "KILLED") or not ex.finished:
+            return
+        failed = {run.id for run in ex.task_run_list if run.state.current in FAILED_STATES}
+        parents = {ex.run(i).parent_task_run_id for i in failed}
+        leaves = [ex.run(i) for i in failed if i not in parents and self._in_tasks_blocks(ex.run(i))]
+        if not leaves:
+            return
+        ex.state.move("RESTARTED", self.now)
+        ex.state.move("RUNNING", self.now)
+        ex.outputs = None
+        ex.progress.pop("retryExecution", None)
+        reopened: set[str] = set()
+        self._reopen(None, reopened)
+        for leaf in leaves:
+            self._restart_leaf(leaf, reopened)
+
+    def _in_tasks_blocks(self, run: TaskRun) -> bool:
+        """True when the run and all its ancestors are in their parent's `tasks` (not errors,
+        finally or afterExecution, which a restart does not run again)."""
+        return run.block == "tasks" and all(p.block == "tasks" for p in self.ex.parents_of(run))
+
+    def _reopen(self, node: TaskRun | None, reopened: set[str]) -> None:
+        """Put a finished flowable (or the flow) back in its `tasks` phase, once."""
+        key = "" if node is None else node.id
+        if key in reopened:
+            return
+        reopened.add(key)
+        progress = self._progress(node)
+        progress.update(phase="tasks", failed=False, worst="SUCCESS", running=0)
+        if node is not None:
+            self.touched[node.id] = None
+            node.state.move("RESTARTED", self.now)
+            node.state.move("RUNNING", self.now)
+            parent = None if node.parent_task_run_id is None else self.ex.run(node.parent_task_run_id)
+            self._reopen(parent, reopened)
+            self._progress(parent)["running"] += 1
+
+    def _restart_leaf(self, run: TaskRun, reopened: set[str]) -> None:
+        parent = None if run.parent_task_run_id is None else self.ex.run(run.parent_task_run_id)
+        self._reopen(parent, reopened)
+        self._progress(parent)["running"] += 1
+        self.touched[run.id] = None
+        task = self.flow.task(run.task_id)
+        run.state.move("RESTARTED", self.now)
+        run.state.move("RUNNING", self.now)
+        if task.flowable and not isinstance(task, Subflow):
+            run.progress = {}
+            flowable_for(task).begin(self, run, task)
+        else:
+            self._dispatch(run, task)
 
     # ------------------------------------------------------------------ phases
 

@@ -76,6 +76,13 @@ class Kill(Event):
 
 
 @dataclass(frozen=True)
+class Restart(Event):
+    """Run a FAILED or KILLED execution again from its failed task runs."""
+
+    task_run_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Resume(Event):
     """Resume a paused execution (every paused task run, or the one named)."""
 

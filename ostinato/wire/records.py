@@ -385,6 +385,9 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
         return "Kill", out
     if isinstance(event, ev.Admit):
         return "Admit", out
+    if isinstance(event, ev.Restart):
+        out["taskRunId"] = event.task_run_id
+        return "Restart", out
     if isinstance(event, ev.Resume):
         out.update({"taskRunId": event.task_run_id, "inputsJson": to_json(event.inputs)})
         return "Resume", out
@@ -394,7 +397,7 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
 #: the records that are decider events (what the `executor` topic carries, Restart aside)
 EVENT_RECORDS = frozenset(
     {"ExecutionRequested", "WorkerTaskResult", "SubflowResult", "TimerFired", "Kill", "Resume",
-     "Admit"}
+     "Admit", "Restart"}
 )
 
 
@@ -446,6 +449,8 @@ def record_to_event(record_name: str, record: dict[str, Any]) -> ev.Event:
         return ev.Kill(**base)
     if name == "Admit":
         return ev.Admit(**base)
+    if name == "Restart":
+        return ev.Restart(**base, task_run_id=record["taskRunId"])
     if name == "Resume":
         return ev.Resume(**base, task_run_id=record["taskRunId"],
                          inputs=from_json(record["inputsJson"]))

@@ -219,3 +219,36 @@ tasks:
     runner.run_until_idle()
     assert runner.executions[execution_id].state.current == "KILLED"
     assert runner.executions[children[0].id].state.current == "KILLED"
+
+
+def test_restart_runs_the_failed_task_again_and_carries_on(tmp_path: Path) -> None:
+    runner = InProcessRunner(storage_dir=tmp_path)
+    flow = runner.deploy("""
+id: flaky-once
+namespace: io.kestra.tests
+tasks:
+  - id: before
+    type: io.kestra.plugin.core.debug.Return
+    format: ok
+  - id: block
+    type: io.kestra.plugin.core.flow.Sequential
+    tasks:
+      - id: flaky
+        type: io.kestra.plugin.core.execution.Fail
+        condition: "{{ taskrun.attemptsCount == 0 }}"
+      - id: after
+        type: io.kestra.plugin.core.debug.Return
+        format: done
+""")
+    execution = runner.run(flow)
+    assert execution.state.current == "FAILED"
+    assert task_ids(execution) == ["before", "block", "flaky"]
+    runner.send(lambda event_id, at: ev.Restart(event_id, at, execution.id))
+    runner.run_until_idle()
+    execution = runner.executions[execution.id]
+    assert execution.state.current == "SUCCESS"
+    assert "RESTARTED" in [h.state for h in execution.state.histories]
+    assert task_ids(execution) == ["before", "block", "flaky", "after"]
+    assert len(execution.runs_of("before")[0].attempts) == 1
+    assert [a.state.current for a in execution.runs_of("flaky")[0].attempts] == ["FAILED", "SUCCESS"]
+    assert execution.runs_of("block")[0].state.current == "SUCCESS"

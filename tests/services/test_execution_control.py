@@ -68,6 +68,32 @@ tasks:
     assert execution.runs_of("after")[0].outputs == {"value": "looks good"}
 
 
+def test_restart_reruns_the_failed_task_run(stack: LocalStack, bus: ServiceRunner) -> None:
+    flow = bus.deploy("""
+id: flaky-once
+namespace: tests.control
+tasks:
+  - id: flaky
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ taskrun.attemptsCount == 0 }}"
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: done
+""")
+    execution = bus.run(flow)
+    assert execution.state.current == "FAILED"
+    result = ostinato(stack, "execution", "restart", execution.id)
+    assert result.returncode == 0, result.stderr
+    restarted = bus.wait_for(lambda: _succeeded_again(bus, execution.id), what="the restart", timeout=60)
+    assert [a.state.current for a in restarted.runs_of("flaky")[0].attempts] == ["FAILED", "SUCCESS"]
+    assert restarted.runs_of("after")[0].outputs == {"value": "done"}
+
+
+def _succeeded_again(bus: ServiceRunner, execution_id: str) -> object:
+    execution = bus.executions.get(execution_id)
+    return execution if execution is not None and execution.state.current == "SUCCESS" and execution.finished else None
+
+
 def _task_state(bus: ServiceRunner, execution_id: str, task_id: str) -> str | None:
     execution = bus.executions.get(execution_id)
     runs = [] if execution is None else execution.runs_of(task_id)
