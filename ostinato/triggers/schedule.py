@@ -85,6 +85,21 @@ def due(trigger: Schedule, last: datetime | None, now: datetime) -> list[datetim
     return missed
 
 
+def conditions_hold(flow: Flow, trigger: Schedule, moment: datetime) -> bool:
+    """The trigger's `conditions` (day of week, weekend, time between ...) at `moment`."""
+    conditions = [*trigger.conditions, *(trigger.schedule_conditions or [])]
+    if not conditions:
+        return True
+    from ostinato.execution.model import Execution, State
+    from ostinato.triggers.conditions import matches
+
+    probe = Execution(id="", namespace=flow.namespace, flow_id=flow.id,
+                      flow_revision=flow.revision or 1, state=State.created(moment))
+    context = {"trigger": {"date": iso(moment)}, "schedule": {"date": iso(moment)},
+               "__now__": moment, "flow": {"id": flow.id, "namespace": flow.namespace}}
+    return all(matches(c, probe, "CREATED", moment, context) for c in conditions)
+
+
 def request_for(flow: Flow, trigger: Schedule, moment: datetime, now: datetime,
                 typed: Callable[[Flow, dict[str, Any]], dict[str, Any]],
                 *, backfill: bool = False) -> ev.ExecutionRequested:

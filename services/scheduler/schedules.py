@@ -21,7 +21,9 @@ from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
-from ostinato.triggers.schedule import due, next_after, request_for, schedules, trigger_uid
+from ostinato.triggers.schedule import (
+    conditions_hold, due, next_after, request_for, schedules, trigger_uid,
+)
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
 
@@ -75,6 +77,9 @@ class ScheduleTicker:
                 changed[uid] = now  # first sight: start from now
                 continue
             for moment in due(trigger, last, now):
+                changed[uid] = moment
+                if not conditions_hold(flow, trigger, moment):
+                    continue
                 try:
                     request = request_for(flow, trigger, moment, now,
                                           lambda f, inputs: type_inputs(f.inputs, inputs))
@@ -85,7 +90,6 @@ class ScheduleTicker:
                     name, value = rec.event_to_record(request)
                     outbox.send("executor", request.execution_id, self.codec.encode(name, value))
                     fired += 1
-                changed[uid] = moment
         if changed:
             outbox.flush()  # requests first: a state never runs ahead of its requests
             for uid, moment in changed.items():
