@@ -4,7 +4,9 @@ is offered to the Flow triggers of every deployed flow (ostinato.triggers.flow).
 The consumer group shares the `executions` partitions between scheduler replicas, so each
 transition is evaluated by one replica; the requested execution's id is derived from the
 transition, so evaluating it again (after a crash) starts nothing new.
-Known limit: precondition windows are kept in memory, per replica (see the notes).
+Precondition windows are written to `flow-trigger-state` and read back at start. Known
+limit: with several replicas each keeps its own windows (the upstream executions of one
+listener may be read by different replicas); run one scheduler when preconditions matter.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.loop import consume_and_produce
 from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
+from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
 from ostinato.triggers.flow import flow_trigger_requests, listeners
 from ostinato.wire import records as rec
@@ -31,14 +34,19 @@ from ostinato.wire.codec import Codec, MalformedRecord
 log = get_logger(component="flow-triggers")
 
 
-class MemoryWindows:
+class Windows:
+    """Precondition windows in memory, written to `flow-trigger-state` before the batch
+    that changed them is committed, and read back at start."""
+
     def __init__(self) -> None:
         self.data: dict[str, dict[str, Any]] = {}
+        self.dirty: set[str] = set()
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self.data.get(key)
 
     def put(self, key: str, value: dict[str, Any] | None) -> None:
+        self.dirty.add(key)
         if value is None:
             self.data.pop(key, None)
         else:
@@ -51,7 +59,7 @@ class FlowTriggerWatcher:
         self.kafka = kafka
         self.codec = codec
         self.flows = flows
-        self.windows = MemoryWindows()
+        self.windows = Windows()
         self._views: dict[str, Execution] = {}
         self._seen: dict[str, int] = {}
         self._producer = Producer(kafka.producer())
@@ -64,9 +72,29 @@ class FlowTriggerWatcher:
         return thread
 
     def run(self, stop: threading.Event) -> None:
+        self._restore_windows()
         self._consumer.subscribe([self.kafka.topic("executions")])
         consume_and_produce(self._consumer, self._producer, self.kafka, "executions", stop,
-                            self._handle, log=log, batch=500)
+                            self._handle, log=log, batch=500, before_flush=self._write_windows)
+
+    def _restore_windows(self) -> None:
+        def read(key: str, value: bytes | None, offset: int) -> None:
+            if value is None:
+                return
+            _, record = self.codec.decode(value, expected="PreconditionWindow")
+            if record["windowJson"] is None:
+                self.windows.data.pop(record["key"], None)
+            else:
+                self.windows.data[record["key"]] = rec.from_json(record["windowJson"])
+
+        read_partition_to_end(self.kafka, "flow-trigger-state", 0, 0, read)
+
+    def _write_windows(self, outbox: Outbox) -> None:
+        for key in self.windows.dirty:
+            window = self.windows.data.get(key)
+            outbox.send("flow-trigger-state", key, self.codec.encode("PreconditionWindow", {
+                "key": key, "windowJson": None if window is None else rec.to_json(window)}))
+        self.windows.dirty = set()
 
     def _listeners(self) -> list[tuple[Flow, Any]]:
         version, cached = self._listening

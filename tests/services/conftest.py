@@ -47,3 +47,24 @@ def bus(stack: LocalStack) -> Iterator[ServiceRunner]:
 
 def storage_of(stack: LocalStack) -> Path:
     return stack.storage_dir
+
+
+@pytest.fixture
+def fresh_stack(tmp_path: Path) -> Iterator[LocalStack]:
+    """A stack of its own (executor and worker), for tests that kill or add processes."""
+    own = LocalStack(data_dir=tmp_path, services=("executor", "worker"))
+    own.start()
+    try:
+        yield own
+    finally:
+        own.stop()
+
+
+@pytest.fixture
+def fresh_bus(fresh_stack: LocalStack) -> Iterator[ServiceRunner]:
+    runner = ServiceRunner(fresh_stack.settings(), default_codec(), fresh_stack.storage_dir)
+    runner.watcher.start()
+    try:
+        yield runner
+    finally:
+        runner.watcher.stop()

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from ostinato.cli.stack import LocalStack, ServiceProcess
 from ostinato.execution.model import Execution
 from ostinato.harness import ServiceRunner
-from ostinato.wire.codec import default_codec
 
 EVERY_SECOND = """
 id: {flow_id}
@@ -32,23 +29,13 @@ triggers:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    stack = LocalStack(data_dir=tmp_path, services=("executor", "worker"))
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
+def stack(fresh_stack: LocalStack) -> LocalStack:
+    return fresh_stack
 
 
 @pytest.fixture
-def bus(stack: LocalStack) -> Iterator[ServiceRunner]:
-    runner = ServiceRunner(stack.settings(), default_codec(), stack.storage_dir)
-    runner.watcher.start()
-    try:
-        yield runner
-    finally:
-        runner.watcher.stop()
+def bus(fresh_bus: ServiceRunner) -> ServiceRunner:
+    return fresh_bus
 
 
 def fired(bus: ServiceRunner, flow_id: str) -> list[Execution]:
