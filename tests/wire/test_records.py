@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ostinato.decider import commands as cmd
+from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
 from ostinato.flow.parser import parse_flow
 from ostinato.wire import (
@@ -86,10 +87,19 @@ def test_event_times_are_exact_to_the_microsecond_and_keep_the_instant() -> None
     assert back.at.utcoffset() == timedelta(0)  # the same instant, in UTC
 
 
-def test_restart_has_a_record_but_no_event_yet() -> None:
+def test_restart_and_admit_round_trip_as_events() -> None:
     record = trip("Restart", {"eventId": "r", "at": at(0), "executionId": "x", "taskRunId": None})
+    event = record_to_event("Restart", record)
+    assert isinstance(event, ev.Restart) and event.execution_id == "x"
+    assert event_to_record(event) == ("Restart", record)
+    admit = ev.Admit("a", at(1), "y")
+    name, value = event_to_record(admit)
+    assert record_to_event(name, trip(name, value)) == admit
+
+
+def test_a_record_that_is_not_an_event_is_refused() -> None:
     with pytest.raises(ValueError, match="not a decider event"):
-        record_to_event("Restart", record)
+        record_to_event("LogEntry", {"eventId": "e", "at": at(0), "executionId": "x"})
 
 
 def test_json_fields_are_compact_json() -> None:
