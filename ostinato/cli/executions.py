@@ -17,7 +17,7 @@ from ostinato.wire import records as rec
 
 @click.group()
 def execution() -> None:
-    """Control executions: kill, resume, restart."""
+    """Control executions: kill, resume, restart, replay."""
 
 
 def _send(kwargs: dict[str, Any], event: ev.Event) -> None:
@@ -78,3 +78,24 @@ def restart(kwargs: dict[str, Any]) -> None:
     execution_id = kwargs.pop("execution_id")
     _send(kwargs, ev.Restart(str(uuid.uuid4()), _now(), execution_id))
     click.echo(f"restart requested for {execution_id}")
+
+
+@execution.command()
+@click.argument("execution_id")
+@click.option("--task-run", "task_run_id", default=None,
+              help="Replay from this task run (not supported yet: refused with an error).")
+@kafka_options
+@wraps_kwargs
+def replay(kwargs: dict[str, Any]) -> None:
+    """Run a finished execution again as a new execution with the same inputs and labels;
+    prints the new execution's id."""
+    from ostinato.kafka.client import new_execution_id
+
+    execution_id = kwargs.pop("execution_id")
+    if kwargs.pop("task_run_id"):
+        click.echo("replay from a chosen task run is not supported yet; replay the whole "
+                   "execution (without --task-run) or restart it", err=True)
+        sys.exit(2)
+    new_id = new_execution_id()
+    _send(kwargs, ev.Replay(str(uuid.uuid4()), _now(), execution_id, new_execution_id=new_id))
+    click.echo(new_id)

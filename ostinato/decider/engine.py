@@ -105,6 +105,9 @@ class Decider:
             self._on_restart()
             self._drain()
             return
+        if isinstance(event, ev.Replay):
+            self._on_replay(event)
+            return
         if self._execution is None or self._execution.finished:
             return
         if isinstance(event, ev.WorkerTaskResult):
@@ -299,6 +302,18 @@ class Decider:
         ex.progress["pausedRuns"] = []
         ex.state.move("KILLED", self.now)
         ex.progress["phase"] = "done"
+
+    def _on_replay(self, event: ev.Replay) -> None:
+        """A new execution of the same flow revision with the same inputs and labels."""
+        ex = self._execution
+        if ex is None or not ex.finished or not event.new_execution_id:
+            return
+        labels = {k: v for k, v in ex.labels.items() if k != "system.correlationId"}
+        self.commands.append(cmd.StartExecution(
+            execution_id=event.new_execution_id, namespace=ex.namespace, flow_id=ex.flow_id,
+            flow_revision=ex.flow_revision, inputs=ex.inputs, labels=labels,
+            original_id=ex.original_id or ex.id,
+            metadata={"attemptNumber": 1, "replayOf": ex.id}))
 
     def _on_restart(self) -> None:
         """Run the failed task runs again (a new attempt each); their flowable parents and

@@ -83,6 +83,13 @@ class Restart(Event):
 
 
 @dataclass(frozen=True)
+class Replay(Event):
+    """Run a finished execution again, as a new execution with the same inputs."""
+
+    new_execution_id: str = ""
+
+
+@dataclass(frozen=True)
 class Resume(Event):
     """Resume a paused execution (every paused task run, or the one named)."""
 

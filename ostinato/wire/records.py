@@ -385,6 +385,9 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
         return "Kill", out
     if isinstance(event, ev.Admit):
         return "Admit", out
+    if isinstance(event, ev.Replay):
+        out["newExecutionId"] = event.new_execution_id
+        return "Replay", out
     if isinstance(event, ev.Restart):
         out["taskRunId"] = event.task_run_id
         return "Restart", out
@@ -397,7 +400,7 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
 #: the records that are decider events (what the `executor` topic carries, Restart aside)
 EVENT_RECORDS = frozenset(
     {"ExecutionRequested", "WorkerTaskResult", "SubflowResult", "TimerFired", "Kill", "Resume",
-     "Admit", "Restart"}
+     "Admit", "Restart", "Replay"}
 )
 
 
@@ -449,6 +452,8 @@ def record_to_event(record_name: str, record: dict[str, Any]) -> ev.Event:
         return ev.Kill(**base)
     if name == "Admit":
         return ev.Admit(**base)
+    if name == "Replay":
+        return ev.Replay(**base, new_execution_id=record["newExecutionId"])
     if name == "Restart":
         return ev.Restart(**base, task_run_id=record["taskRunId"])
     if name == "Resume":

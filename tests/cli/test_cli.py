@@ -25,7 +25,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_every_command_has_help() -> None:
     for command in ([], ["local"], ["run"], ["flow"], ["flow", "validate"], ["flow", "deploy"],
-                    ["execution"], ["execution", "kill"], ["execution", "resume"], ["execution", "restart"],
+                    ["execution"], ["execution", "kill"], ["execution", "resume"], ["execution", "restart"], ["execution", "replay"],
                     ["trigger"], ["trigger", "backfill"],
                     ["executor"], ["worker"], ["scheduler"], ["api"]):
         result = ostinato(*command, "--help")

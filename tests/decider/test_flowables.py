@@ -252,3 +252,27 @@ tasks:
     assert len(execution.runs_of("before")[0].attempts) == 1
     assert [a.state.current for a in execution.runs_of("flaky")[0].attempts] == ["FAILED", "SUCCESS"]
     assert execution.runs_of("block")[0].state.current == "SUCCESS"
+
+
+def test_replay_starts_a_new_execution_with_the_same_inputs(tmp_path: Path) -> None:
+    runner = InProcessRunner(storage_dir=tmp_path)
+    flow = runner.deploy("""
+id: replayed
+namespace: io.kestra.tests
+inputs:
+  - id: n
+    type: INT
+tasks:
+  - id: double
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.n * 2 }}"
+""")
+    source = runner.run(flow, {"n": "21"}, labels={"team": "a"})
+    runner.send(lambda event_id, at: ev.Replay(event_id, at, source.id, new_execution_id="again"))
+    runner.run_until_idle()
+    again = runner.executions["again"]
+    assert again.state.current == "SUCCESS"
+    assert again.inputs == {"n": 21} and again.labels["team"] == "a"
+    assert again.original_id == source.id and again.metadata["replayOf"] == source.id
+    assert again.runs_of("double")[0].outputs == {"value": "42"}
+    assert runner.executions[source.id].to_dict() == source.to_dict()  # the source is untouched

@@ -89,6 +89,29 @@ tasks:
     assert restarted.runs_of("after")[0].outputs == {"value": "done"}
 
 
+def test_replay_runs_a_finished_execution_again(stack: LocalStack, bus: ServiceRunner) -> None:
+    flow = bus.deploy("""
+id: replay-me
+namespace: tests.control
+inputs:
+  - id: word
+    type: STRING
+tasks:
+  - id: echo
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.word }}"
+""")
+    source = bus.run(flow, {"word": "again"})
+    result = ostinato(stack, "execution", "replay", source.id)
+    assert result.returncode == 0, result.stderr
+    new_id = result.stdout.strip()
+    replayed = bus.wait_finished(new_id, timeout=60)
+    assert replayed.state.current == "SUCCESS" and replayed.original_id == source.id
+    assert replayed.runs_of("echo")[0].outputs == {"value": "again"}
+    refused = ostinato(stack, "execution", "replay", source.id, "--task-run", "x")
+    assert refused.returncode == 2 and "not supported yet" in refused.stderr
+
+
 def _succeeded_again(bus: ServiceRunner, execution_id: str) -> object:
     execution = bus.executions.get(execution_id)
     return execution if execution is not None and execution.state.current == "SUCCESS" and execution.finished else None
