@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ostinato.decider import commands as cmd
+from ostinato.decider import control
 from ostinato.decider import events as ev
 from ostinato.decider.context import Settings, base_context, task_context
 from ostinato.decider.flowables import DagPlan, PauseFlowable, flowable_for
@@ -102,11 +103,11 @@ class Decider:
             self._on_requested(event)
             return
         if isinstance(event, ev.Restart):
-            self._on_restart()
+            control.restart(self)
             self._drain()
             return
         if isinstance(event, ev.Replay):
-            self._on_replay(event)
+            control.replay(self, event)
             return
         if self._execution is None or self._execution.finished:
             return
@@ -117,7 +118,7 @@ class Decider:
         elif isinstance(event, ev.TimerFired):
             self._on_timer(event)
         elif isinstance(event, ev.Kill):
-            self._on_kill()
+            control.kill(self)
         elif isinstance(event, ev.Resume):
             self._on_resume(event)
         elif isinstance(event, ev.Admit) and self.ex.state.current == "QUEUED":
@@ -262,7 +263,7 @@ class Decider:
         task = self.flow.task(run.task_id)
         if timer.kind == "retry":
             run.state.move("RUNNING", self.now)
-            self._dispatch(run, task)
+            self.dispatch(run, task)
         else:
             flowable = flowable_for(task)
             assert isinstance(flowable, PauseFlowable)
@@ -279,100 +280,9 @@ class Decider:
                 self.touched[run.id] = None
                 self.resume_run(run, event.inputs)
 
-    def _on_kill(self) -> None:
-        ex = self.ex
-        if ex.state.terminal:
-            return
-        ex.state.move("KILLING", self.now)
-        for timer_id in list(ex.timers):
-            self._cancel_timer(timer_id)
-        for run in ex.task_run_list:
-            if run.state.terminal:
-                continue
-            self.touched[run.id] = None
-            task = self.flow.task(run.task_id)
-            in_flight = bool(run.attempts) and not run.attempts[-1].state.terminal
-            if in_flight and isinstance(task, Subflow) and "childExecutionId" in run.progress:
-                self.commands.append(cmd.KillExecution(run.progress["childExecutionId"]))
-                run.attempts[-1].state.move("KILLED", self.now)
-            elif in_flight and not task.flowable:
-                self.commands.append(cmd.KillTask(ex.id, run.id))
-                run.attempts[-1].state.move("KILLED", self.now)
-            run.state.move("KILLED", self.now)
-        ex.progress["pausedRuns"] = []
-        ex.state.move("KILLED", self.now)
-        ex.progress["phase"] = "done"
-
-    def _on_replay(self, event: ev.Replay) -> None:
-        """A new execution of the same flow revision with the same inputs and labels."""
-        ex = self._execution
-        if ex is None or not ex.finished or not event.new_execution_id:
-            return
-        labels = {k: v for k, v in ex.labels.items() if k != "system.correlationId"}
-        self.commands.append(cmd.StartExecution(
-            execution_id=event.new_execution_id, namespace=ex.namespace, flow_id=ex.flow_id,
-            flow_revision=ex.flow_revision, inputs=ex.inputs, labels=labels,
-            original_id=ex.original_id or ex.id,
-            metadata={"attemptNumber": 1, "replayOf": ex.id}))
-
-    def _on_restart(self) -> None:
-        """Run the failed task runs again (a new attempt each); their flowable parents and
-        the execution go back to RUNNING and carry on from there, as Kestra's restart."""
-        ex = self._execution
-        if ex is None or ex.state.current not in ("FAILED", "KILLED") or not ex.finished:
-            return
-        failed = {run.id for run in ex.task_run_list if run.state.current in FAILED_STATES}
-        parents = {ex.run(i).parent_task_run_id for i in failed}
-        leaves = [ex.run(i) for i in failed if i not in parents and self._in_tasks_blocks(ex.run(i))]
-        if not leaves:
-            return
-        ex.state.move("RESTARTED", self.now)
-        ex.state.move("RUNNING", self.now)
-        ex.outputs = None
-        ex.progress.pop("retryExecution", None)
-        reopened: set[str] = set()
-        self._reopen(None, reopened)
-        for leaf in leaves:
-            self._restart_leaf(leaf, reopened)
-
-    def _in_tasks_blocks(self, run: TaskRun) -> bool:
-        """True when the run and all its ancestors are in their parent's `tasks` (not errors,
-        finally or afterExecution, which a restart does not run again)."""
-        return run.block == "tasks" and all(p.block == "tasks" for p in self.ex.parents_of(run))
-
-    def _reopen(self, node: TaskRun | None, reopened: set[str]) -> None:
-        """Put a finished flowable (or the flow) back in its `tasks` phase, once."""
-        key = "" if node is None else node.id
-        if key in reopened:
-            return
-        reopened.add(key)
-        progress = self._progress(node)
-        progress.update(phase="tasks", failed=False, worst="SUCCESS", running=0)
-        if node is not None:
-            self.touched[node.id] = None
-            node.state.move("RESTARTED", self.now)
-            node.state.move("RUNNING", self.now)
-            parent = None if node.parent_task_run_id is None else self.ex.run(node.parent_task_run_id)
-            self._reopen(parent, reopened)
-            self._progress(parent)["running"] += 1
-
-    def _restart_leaf(self, run: TaskRun, reopened: set[str]) -> None:
-        parent = None if run.parent_task_run_id is None else self.ex.run(run.parent_task_run_id)
-        self._reopen(parent, reopened)
-        self._progress(parent)["running"] += 1
-        self.touched[run.id] = None
-        task = self.flow.task(run.task_id)
-        run.state.move("RESTARTED", self.now)
-        run.state.move("RUNNING", self.now)
-        if task.flowable and not isinstance(task, Subflow):
-            run.progress = {}
-            flowable_for(task).begin(self, run, task)
-        else:
-            self._dispatch(run, task)
-
     # ------------------------------------------------------------------ phases
 
-    def _progress(self, node: TaskRun | None) -> dict[str, Any]:
+    def progress_of(self, node: TaskRun | None) -> dict[str, Any]:
         return self.ex.progress if node is None else node.progress
 
     def _phase_tasks(self, node: TaskRun | None, phase: str) -> list[Task]:
@@ -392,7 +302,7 @@ class Decider:
 
     def start_phase(self, node: TaskRun | None, phase: str) -> None:
         """Start the `tasks`, `errors`, `finally` (or, for the flow, `after`) children."""
-        progress = self._progress(node)
+        progress = self.progress_of(node)
         progress.update(phase=phase, running=0, nextLane=0, failed=False, worst="SUCCESS")
         plan = self._plan(node, phase)
         if isinstance(plan, DagPlan):
@@ -442,7 +352,7 @@ class Decider:
     def _child_ended(self, node: TaskRun | None, child: TaskRun) -> None:
         if node is not None:
             self.touched[node.id] = None
-        progress = self._progress(node)
+        progress = self.progress_of(node)
         if progress.get("phase") != child.block:
             return
         progress["running"] -= 1
@@ -464,7 +374,7 @@ class Decider:
             self._phase_done(node)
 
     def _phase_done(self, node: TaskRun | None) -> None:
-        progress = self._progress(node)
+        progress = self.progress_of(node)
         phase = progress["phase"]
         if phase == "after":
             progress["phase"] = "done"
@@ -499,7 +409,7 @@ class Decider:
         if state == "FAILED" and ex.progress.get("retryExecution"):
             state = self._retry_execution(state)
         for timer_id in list(ex.timers):
-            self._cancel_timer(timer_id)
+            self.cancel_timer(timer_id)
         ex.state.move(state, self.now)
         if self._phase_tasks(None, "after"):
             self.start_phase(None, "after")
@@ -544,7 +454,7 @@ class Decider:
             value=identity.value, iteration=identity.iteration, each_values=identity.each_values,
             block=block, lane=lane, pos=pos,
         ))
-        self._progress(node)["running"] += 1
+        self.progress_of(node)["running"] += 1
         self.touched[run.id] = None
         self._start_run(run, task)
 
@@ -562,9 +472,9 @@ class Decider:
             run.state.move("RUNNING", self.now)
             flowable_for(task).begin(self, run, task)
         else:
-            self._dispatch(run, task)
+            self.dispatch(run, task)
 
-    def _dispatch(self, run: TaskRun, task: Task) -> None:
+    def dispatch(self, run: TaskRun, task: Task) -> None:
         """Start a new attempt: a worker task, or a child execution for a Subflow."""
         run.attempts.append(Attempt(State.created(self.now)))
         attempt = len(run.attempts)
@@ -621,7 +531,7 @@ class Decider:
         run.state.move(state, self.now)
         self.touched[run.id] = None
         for timer_id in [t.id for t in self.ex.timers.values() if t.task_run_id == run.id]:
-            self._cancel_timer(timer_id)
+            self.cancel_timer(timer_id)
         self._record_outputs(run)
         self._ended.append(run)
 
@@ -669,7 +579,7 @@ class Decider:
     def resume_run(self, run: TaskRun, inputs: dict[str, Any]) -> None:
         task = self.flow.task(run.task_id)
         for timer_id in [t.id for t in self.ex.timers.values() if t.task_run_id == run.id]:
-            self._cancel_timer(timer_id)
+            self.cancel_timer(timer_id)
         self._forget_paused(run)
         run.state.move("RUNNING", self.now)
         flowable = flowable_for(task)
@@ -692,7 +602,7 @@ class Decider:
         ex.timers[timer.id] = timer
         self.commands.append(cmd.SetTimer(ex.id, timer.id, at))
 
-    def _cancel_timer(self, timer_id: str) -> None:
+    def cancel_timer(self, timer_id: str) -> None:
         if self.ex.timers.pop(timer_id, None) is not None:
             self.commands.append(cmd.CancelTimer(self.ex.id, timer_id))
 
