@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Iterable, Mapping, Protocol
 
 from ostinato.decider import events as ev
@@ -20,7 +20,7 @@ from ostinato.execution.model import Execution
 from ostinato.expressions import ExpressionError, is_truthy, render, render_value
 from ostinato.flow.durations import parse_duration
 from ostinato.flow.model import Flow
-from ostinato.flow.triggers import Filter, FlowTrigger, Preconditions
+from ostinato.flow.triggers import Filter, FlowTrigger, Preconditions, TimeWindow
 from ostinato.triggers.conditions import UnsupportedCondition, execution_context, matches
 
 TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED")
@@ -108,18 +108,49 @@ def _preconditions_met(key: str, pre: Preconditions, source: Execution, state: s
             met.add(f"where[{where.id}]")
     if not met:
         return False
-    window = store.get(key) or {}
-    started = window.get("started")
-    span = parse_duration((pre.time_window.window if pre.time_window else None) or "P1D")
-    if started is None or now - datetime.fromisoformat(started) > span:
-        window = {"started": now.isoformat(), "met": []}
-    window["met"] = sorted(set(window["met"]) | met)
+    window = _current_window(store.get(key), pre.time_window, now)
+    if window is None:
+        return False  # outside a daily window: the hit does not count
+    window["met"].update({condition: now.isoformat() for condition in met})
     wanted = {f"flows[{i}]" for i in range(len(pre.flows))} | {f"where[{w.id}]" for w in pre.where}
     if wanted <= set(window["met"]):
         store.put(key, None if pre.reset_on_success else window)
         return True
     store.put(key, window)
     return False
+
+
+def _current_window(stored: dict[str, Any] | None, time_window: TimeWindow | None,
+                    now: datetime) -> dict[str, Any] | None:
+    """The window a hit at `now` belongs to, with the hits that still count in it.
+
+    DURATION_WINDOW (default, P1D): fixed windows from the first hit. SLIDING_WINDOW: each
+    hit counts for `window` after it. DAILY_TIME_DEADLINE: hits of the current day until
+    `deadline`. DAILY_TIME_WINDOW: hits of the current day between `startTime` and `endTime`.
+    None when `now` is outside a daily window.
+    """
+    kind = time_window.type if time_window else "DURATION_WINDOW"
+    span = parse_duration((time_window.window if time_window else None) or "P1D")
+    window = dict(stored or {})
+    met: dict[str, str] = window.get("met") or {}
+    if isinstance(met, list):  # an older shape: hits without their time
+        met = {condition: window.get("started", now.isoformat()) for condition in met}
+    if kind == "SLIDING_WINDOW":
+        met = {c: at for c, at in met.items() if now - datetime.fromisoformat(at) <= span}
+        return {"started": window.get("started", now.isoformat()), "met": met}
+    if kind in ("DAILY_TIME_DEADLINE", "DAILY_TIME_WINDOW"):
+        assert time_window is not None
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        opens = time.fromisoformat(time_window.start_time) if time_window.start_time else time(0)
+        closes = time.fromisoformat(time_window.deadline or time_window.end_time or "23:59:59")
+        if not opens <= now.timetz().replace(tzinfo=None) <= closes:
+            return None
+        met = {c: at for c, at in met.items() if datetime.fromisoformat(at) >= day_start}
+        return {"started": day_start.isoformat(), "met": met}
+    started = window.get("started")
+    if started is None or now - datetime.fromisoformat(started) > span:
+        return {"started": now.isoformat(), "met": {}}
+    return {"started": started, "met": met}
 
 
 def _filter(f: Filter, source: Execution, state: str, context: Mapping[str, Any]) -> bool:
