@@ -219,6 +219,8 @@ class InProcessRunner:
     def _flow_of(self, event: ev.Event, execution: Execution | None) -> Flow:
         if isinstance(event, ev.ExecutionRequested):
             return self.flows[(event.namespace, event.flow_id)]
+        if isinstance(event, ev.ExecutionSeeded) and execution is None:
+            return self.flows[(event.source.namespace, event.source.flow_id)]
         assert execution is not None, f"no execution {event.execution_id}"
         return self.flows[(execution.namespace, execution.flow_id)]
 
@@ -248,6 +250,10 @@ class InProcessRunner:
                 original_id=command.original_id, metadata=command.metadata,
                 tenant_id=target.tenant_id,
             ))
+        elif isinstance(command, cmd.SeedExecution):
+            self._queue.append(ev.ExecutionSeeded(self._event_id(), self.now, command.execution_id,
+                                                  source=command.source,
+                                                  from_task_run_id=command.from_task_run_id))
         elif isinstance(command, cmd.KillExecution):
             self._queue.append(ev.Kill(self._event_id(), self.now, command.execution_id))
         # CancelTimer and KillTask need nothing here: a cancelled timer that fires is

@@ -83,19 +83,17 @@ def restart(kwargs: dict[str, Any]) -> None:
 @execution.command()
 @click.argument("execution_id")
 @click.option("--task-run", "task_run_id", default=None,
-              help="Replay from this task run (not supported yet: refused with an error).")
+              help="Replay from this task run: the task runs created before it are kept.")
 @kafka_options
 @wraps_kwargs
 def replay(kwargs: dict[str, Any]) -> None:
-    """Run a finished execution again as a new execution with the same inputs and labels;
-    prints the new execution's id."""
+    """Run a finished execution again as a new execution with the same inputs and labels
+    (from the start, or from --task-run); prints the new execution's id."""
     from ostinato.kafka.client import new_execution_id
 
     execution_id = kwargs.pop("execution_id")
-    if kwargs.pop("task_run_id"):
-        click.echo("replay from a chosen task run is not supported yet; replay the whole "
-                   "execution (without --task-run) or restart it", err=True)
-        sys.exit(2)
+    task_run_id = kwargs.pop("task_run_id")
     new_id = new_execution_id()
-    _send(kwargs, ev.Replay(str(uuid.uuid4()), _now(), execution_id, new_execution_id=new_id))
+    _send(kwargs, ev.Replay(str(uuid.uuid4()), _now(), execution_id, new_execution_id=new_id,
+                            task_run_id=task_run_id))
     click.echo(new_id)

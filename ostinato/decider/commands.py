@@ -67,6 +67,15 @@ class StartExecution:
 
 
 @dataclass(frozen=True)
+class SeedExecution:
+    """Start a new execution from a copy of `source` (a replay from a chosen task run)."""
+
+    execution_id: str
+    source: Any
+    from_task_run_id: str
+
+
+@dataclass(frozen=True)
 class SetTimer:
     execution_id: str
     timer_id: str
@@ -92,4 +101,4 @@ class EmitLog:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Command = RunTask | KillTask | KillExecution | StartSubflow | StartExecution | SetTimer | CancelTimer | EmitLog
+Command = RunTask | KillTask | KillExecution | StartSubflow | StartExecution | SeedExecution | SetTimer | CancelTimer | EmitLog

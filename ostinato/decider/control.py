@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.decider.flowables import flowable_for
-from ostinato.execution.model import FAILED_STATES, TaskRun
+from ostinato.execution.model import FAILED_STATES, Execution, State, TaskRun
 from ostinato.flow.tasks import Subflow
 
 if TYPE_CHECKING:
@@ -42,9 +42,15 @@ def kill(d: Decider) -> None:
 
 
 def replay(d: Decider, event: ev.Replay) -> None:
-    """A new execution of the same flow revision with the same inputs and labels."""
+    """A new execution of the same flow revision with the same inputs and labels: from the
+    start, or (with a task run) from a copy of this one that runs that task run again."""
     ex = d.execution
     if ex is None or not ex.finished or not event.new_execution_id:
+        return
+    if event.task_run_id is not None:
+        chosen = ex.find(event.task_run_id)
+        if chosen is not None and _in_tasks_blocks(d, chosen):
+            d.commands.append(cmd.SeedExecution(event.new_execution_id, ex, chosen.id))
         return
     labels = {k: v for k, v in ex.labels.items() if k != "system.correlationId"}
     d.commands.append(cmd.StartExecution(
@@ -111,3 +117,47 @@ def _restart_leaf(d: Decider, run: TaskRun, reopened: set[str]) -> None:
         flowable_for(task).begin(d, run, task)
     else:
         d.dispatch(run, task)
+
+
+def seed(d: Decider, event: ev.ExecutionSeeded) -> Execution | None:
+    """The new execution of a replay from a task run: the source's task runs created before
+    the chosen one are kept as they ended; the chosen one runs again and its parents carry
+    on from there (the lanes they had not reached yet start again)."""
+    source: Execution = event.source
+    chosen = source.find(event.from_task_run_id)
+    if chosen is None:
+        return None
+    cut = source.index_of(chosen.id) or 0
+    kept = [TaskRun.from_dict({**run.to_dict(), "executionId": event.execution_id})
+            for run in source.task_run_list[: cut + 1]]
+    labels = {k: v for k, v in source.labels.items() if k != "system.correlationId"}
+    labels["system.correlationId"] = event.execution_id
+    execution = Execution(
+        id=event.execution_id, namespace=source.namespace, flow_id=source.flow_id,
+        flow_revision=source.flow_revision, tenant_id=source.tenant_id,
+        state=State.created(d.now), inputs=source.inputs, labels=labels, trigger=source.trigger,
+        original_id=source.original_id or source.id,
+        metadata={**source.metadata, "replayOf": source.id}, task_run_list=kept,
+        progress=dict(source.progress), sequence=source.sequence)
+    for run in kept:
+        d.touched[run.id] = None  # a new execution: every run it holds is written
+        if run.state.terminal and run.id != chosen.id:
+            execution.record_outputs(run)
+    return execution
+
+
+def start_seeded(d: Decider, execution: Execution, chosen_id: str) -> None:
+    """Point each parent of the chosen run at the lanes it has left, then restart it."""
+    chosen = execution.run(chosen_id)
+    execution.state.move("RESTARTED", d.now)
+    execution.state.move("RUNNING", d.now)
+    for node in [None, *execution.parents_of(chosen)]:
+        node_id = None if node is None else node.id
+        children = [r for r in execution.task_run_list
+                    if r.parent_task_run_id == node_id and r.block == "tasks"]
+        progress = d.progress_of(node)
+        progress["nextLane"] = max((c.lane for c in children), default=-1) + 1
+        if "started" in progress:  # a Dag: what ran and what is done, from the runs kept
+            progress["started"] = sorted({c.lane for c in children})
+            progress["done"] = [c.task_id for c in children if c.state.terminal]
+    _restart_leaf(d, chosen, set())

@@ -109,6 +109,13 @@ class Decider:
         if isinstance(event, ev.Replay):
             control.replay(self, event)
             return
+        if isinstance(event, ev.ExecutionSeeded):
+            if self._execution is None:
+                self._execution = control.seed(self, event)
+                if self._execution is not None:
+                    control.start_seeded(self, self._execution, event.from_task_run_id)
+                    self._drain()
+            return
         if self._execution is None or self._execution.finished:
             return
         if isinstance(event, ev.WorkerTaskResult):

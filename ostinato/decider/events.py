@@ -87,6 +87,16 @@ class Replay(Event):
     """Run a finished execution again, as a new execution with the same inputs."""
 
     new_execution_id: str = ""
+    #: replay from this task run (the task runs created before it are kept); None: all
+    task_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionSeeded(Event):
+    """Start an execution from a copy of `source`, running `from_task_run_id` again."""
+
+    source: Any = None
+    from_task_run_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -387,7 +387,12 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
         return "Admit", out
     if isinstance(event, ev.Replay):
         out["newExecutionId"] = event.new_execution_id
+        out["taskRunId"] = event.task_run_id
         return "Replay", out
+    if isinstance(event, ev.ExecutionSeeded):
+        out["fromTaskRunId"] = event.from_task_run_id
+        out["source"] = execution_record(event.source)
+        return "ExecutionSeeded", out
     if isinstance(event, ev.Restart):
         out["taskRunId"] = event.task_run_id
         return "Restart", out
@@ -400,7 +405,7 @@ def event_to_record(event: ev.Event) -> tuple[str, dict[str, Any]]:
 #: the records that are decider events (what the `executor` topic carries, Restart aside)
 EVENT_RECORDS = frozenset(
     {"ExecutionRequested", "WorkerTaskResult", "SubflowResult", "TimerFired", "Kill", "Resume",
-     "Admit", "Restart", "Replay"}
+     "Admit", "Restart", "Replay", "ExecutionSeeded"}
 )
 
 
@@ -453,7 +458,11 @@ def record_to_event(record_name: str, record: dict[str, Any]) -> ev.Event:
     if name == "Admit":
         return ev.Admit(**base)
     if name == "Replay":
-        return ev.Replay(**base, new_execution_id=record["newExecutionId"])
+        return ev.Replay(**base, new_execution_id=record["newExecutionId"],
+                         task_run_id=record.get("taskRunId"))
+    if name == "ExecutionSeeded":
+        return ev.ExecutionSeeded(**base, source=execution_from_record(record["source"]),
+                                  from_task_run_id=record["fromTaskRunId"])
     if name == "Restart":
         return ev.Restart(**base, task_run_id=record["taskRunId"])
     if name == "Resume":

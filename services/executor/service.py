@@ -179,6 +179,10 @@ class ExecutorService:
     def _flow_for(self, event: ev.Event, execution: Execution | None) -> Flow | None:
         if isinstance(event, ev.ExecutionRequested):
             return self.flows.get(event.namespace, event.flow_id, event.flow_revision, event.tenant_id)
+        if isinstance(event, ev.ExecutionSeeded) and execution is None:
+            source = event.source
+            return self.flows.get(source.namespace, source.flow_id, source.flow_revision,
+                                  source.tenant_id)
         if execution is None:
             return None
         return self.flows.get(execution.namespace, execution.flow_id, execution.flow_revision,
@@ -344,6 +348,10 @@ class ExecutorService:
                 flow_revision=command.flow_revision, tenant_id=execution.tenant_id,
                 inputs=command.inputs, labels=command.labels, original_id=command.original_id,
                 metadata=command.metadata, schedule_date=command.schedule_date), outbox)
+        elif isinstance(command, cmd.SeedExecution):
+            self._send_event(ev.ExecutionSeeded(
+                str(uuid.uuid4()), event.at, command.execution_id, source=command.source,
+                from_task_run_id=command.from_task_run_id), outbox)
         elif isinstance(command, cmd.KillExecution):
             self._send_event(ev.Kill(str(uuid.uuid4()), event.at, command.execution_id), outbox)
         elif isinstance(command, cmd.KillTask):

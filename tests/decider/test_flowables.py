@@ -276,3 +276,43 @@ tasks:
     assert again.original_id == source.id and again.metadata["replayOf"] == source.id
     assert again.runs_of("double")[0].outputs == {"value": "42"}
     assert runner.executions[source.id].to_dict() == source.to_dict()  # the source is untouched
+
+
+def test_replay_from_a_task_run_keeps_what_came_before_and_reruns_the_rest(tmp_path: Path) -> None:
+    runner = InProcessRunner(storage_dir=tmp_path)
+    flow = runner.deploy("""
+id: replay-from
+namespace: io.kestra.tests
+tasks:
+  - id: a
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ execution.id }}"
+  - id: block
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: p1
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ execution.id }}"
+      - id: p2
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ execution.id }}"
+  - id: c
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ outputs.a.value }}/{{ execution.id }}"
+""")
+    source = runner.run(flow)
+    p2 = source.runs_of("p2")[0]
+    runner.send(lambda event_id, at: ev.Replay(event_id, at, source.id, new_execution_id="again",
+                                              task_run_id=p2.id))
+    runner.run_until_idle()
+    again = runner.executions["again"]
+    assert again.state.current == "SUCCESS"
+    assert task_ids(again) == ["a", "block", "p1", "p2", "c"]
+    # a and p1 were kept as they ended; p2 ran again; c ran for the first time in `again`
+    assert again.runs_of("a")[0].outputs == {"value": source.id}
+    assert again.runs_of("p1")[0].outputs == {"value": source.id}
+    assert again.runs_of("p2")[0].outputs == {"value": "again"}
+    assert len(again.runs_of("p2")[0].attempts) == 2
+    assert again.runs_of("c")[0].outputs == {"value": f"{source.id}/again"}
+    assert again.original_id == source.id
+    assert runner.executions[source.id].to_dict() == source.to_dict()

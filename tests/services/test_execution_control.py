@@ -108,8 +108,12 @@ tasks:
     replayed = bus.wait_finished(new_id, timeout=60)
     assert replayed.state.current == "SUCCESS" and replayed.original_id == source.id
     assert replayed.runs_of("echo")[0].outputs == {"value": "again"}
-    refused = ostinato(stack, "execution", "replay", source.id, "--task-run", "x")
-    assert refused.returncode == 2 and "not supported yet" in refused.stderr
+    from_echo = ostinato(stack, "execution", "replay", source.id, "--task-run",
+                         source.runs_of("echo")[0].id)
+    assert from_echo.returncode == 0, from_echo.stderr
+    seeded = bus.wait_finished(from_echo.stdout.strip(), timeout=60)
+    assert seeded.state.current == "SUCCESS"
+    assert len(seeded.runs_of("echo")[0].attempts) == 2  # its attempt in the source, then again
 
 
 def _succeeded_again(bus: ServiceRunner, execution_id: str) -> object:

@@ -97,6 +97,22 @@ def test_restart_and_admit_round_trip_as_events() -> None:
     assert record_to_event(name, trip(name, value)) == admit
 
 
+def test_a_seeded_execution_carries_its_source_whole() -> None:
+    flow = parse_flow("id: f\nnamespace: a.b\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.debug.Return\n    format: x\n")
+    from ostinato.inprocess import InProcessRunner
+    import tempfile
+    from pathlib import Path
+
+    runner = InProcessRunner(storage_dir=Path(tempfile.mkdtemp()))
+    runner.deploy(flow)
+    source = runner.run(flow)
+    event = ev.ExecutionSeeded("s", at(0), "new", source=source, from_task_run_id="r")
+    name, record = event_to_record(event)
+    back = record_to_event(name, trip(name, record))
+    assert isinstance(back, ev.ExecutionSeeded) and back.from_task_run_id == "r"
+    assert back.source.to_dict() == source.to_dict()
+
+
 def test_a_record_that_is_not_an_event_is_refused() -> None:
     with pytest.raises(ValueError, match="not a decider event"):
         record_to_event("LogEntry", {"eventId": "e", "at": at(0), "executionId": "x"})
