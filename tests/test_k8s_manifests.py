@@ -148,7 +148,7 @@ def test_workloads() -> None:
 
     assert command("ostinato-executor") == ["ostinato", "executor", "--data-dir", "/data"]
     assert command("ostinato-worker") == ["ostinato", "worker", "--slots", "8", "--storage-dir", "/storage"]
-    assert command("ostinato-scheduler") == ["ostinato", "scheduler"]
+    assert command("ostinato-scheduler") == ["ostinato", "scheduler", "--data-dir", "/data"]
     assert command("ostinato-api") == ["ostinato", "api", "--host", "0.0.0.0", "--port", "8080"]
 
 

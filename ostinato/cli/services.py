@@ -95,6 +95,7 @@ def worker(kwargs: dict[str, Any]) -> None:
 @kafka_options
 @logging_options
 @management_option
+@data_dir_option
 @click.option("--flow-wait", envvar="OSTINATO_FLOW_WAIT", show_envvar=True, type=float, default=10.0,
               show_default=True, help="Seconds to wait for a flow that has not arrived.")
 @wraps_kwargs
@@ -106,7 +107,7 @@ def scheduler(kwargs: dict[str, Any]) -> None:
     kafka = kafka_settings(kwargs)
     assert kafka is not None
     main(kafka, codec_of(kwargs), management_port=kwargs["management_port"],
-         flow_wait=kwargs["flow_wait"])
+         data_dir=kwargs["data_dir"], flow_wait=kwargs["flow_wait"])
 
 
 @click.command()

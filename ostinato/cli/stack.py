@@ -78,6 +78,8 @@ class LocalStack:
             command += ["--data-dir", str(self.data_dir / label),
                         "--storage-dir", str(self.storage_dir), "--slots", str(self.worker_slots)]
         command += extra
+        if name == "scheduler":
+            command += ["--data-dir", str(self.data_dir / label)]
         if name == "api":
             command += ["--port", str(self.api_port)]
         env = {**os.environ, **self.env,

@@ -1,7 +1,8 @@
 """Schedule triggers in the scheduler: fire due occurrences, remember the last one.
 
 The last fired occurrence of each trigger is written to the compacted `scheduler-state`
-topic after the requests are confirmed, and read back at start; occurrences missed while
+topic after the requests are confirmed, and mirrored in a local RocksDB store with the
+changelog offset it has applied: a restart reads only the changelog's tail; occurrences missed while
 no scheduler ran are recovered as the trigger says (`recoverMissedSchedules`). Replicas
 need no coordination: an occurrence's execution id is derived from it, so the executor
 starts it once however many times it is requested.
@@ -21,6 +22,7 @@ from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
+from ostinato.store.triggers import TriggerStore
 from ostinato.triggers.schedule import (
     conditions_hold, due, next_after, request_for, schedules, trigger_uid,
 )
@@ -33,10 +35,11 @@ TICK_SECONDS = 0.1
 
 
 class ScheduleTicker:
-    def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable) -> None:
+    def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, store: TriggerStore) -> None:
         self.kafka = kafka
         self.codec = codec
         self.flows = flows
+        self.store = store
         self.last: dict[str, datetime] = {}
         self._producer = Producer(kafka.producer())
 
@@ -46,15 +49,21 @@ class ScheduleTicker:
         return thread
 
     def restore(self) -> None:
+        """The store, brought up to the end of the changelog, then loaded."""
+        start = (self.store.changelog_offset() or -1) + 1
+        tail: dict[str, bytes | None] = {}
+        last_offset: list[int] = []
+
         def read(key: str, value: bytes | None, offset: int) -> None:
-            if value is None:
-                self.last.pop(key, None)
-                return
+            tail[key] = value
+            last_offset[:] = [offset]
+
+        count = read_partition_to_end(self.kafka, "scheduler-state", 0, start, read)
+        self.store.write(tail, last_offset[0] if last_offset else None)
+        for value in self.store.states():
             _, record = self.codec.decode(value, expected="TriggerState")
             self.last[record["uid"]] = record["lastFire"]
-
-        read_partition_to_end(self.kafka, "scheduler-state", 0, 0, read)
-        log.info("schedule state restored", triggers=len(self.last))
+        log.info("schedule state restored", triggers=len(self.last), changelog_read=count)
 
     def run(self, stop: threading.Event) -> None:
         self.restore()
@@ -65,7 +74,7 @@ class ScheduleTicker:
 
     def tick(self, now: datetime) -> int:
         """Fire every due occurrence; returns how many were requested."""
-        outbox = Outbox(self._producer, self.kafka)
+        outbox = Outbox(self._producer, self.kafka, track="scheduler-state")
         fired = 0
         changed: dict[str, datetime] = {}
         triggers = {}
@@ -92,10 +101,12 @@ class ScheduleTicker:
                     fired += 1
         if changed:
             outbox.flush()  # requests first: a state never runs ahead of its requests
+            states: dict[str, bytes | None] = {}
             for uid, moment in changed.items():
                 self.last[uid] = moment
-                upcoming = next_after(triggers[uid], moment)
-                outbox.send("scheduler-state", uid, self.codec.encode(
-                    "TriggerState", {"uid": uid, "lastFire": moment, "nextFire": upcoming}))
-            outbox.flush()
+                states[uid] = self.codec.encode("TriggerState", {
+                    "uid": uid, "lastFire": moment, "nextFire": next_after(triggers[uid], moment)})
+                outbox.send("scheduler-state", uid, states[uid])
+            written = outbox.flush()
+            self.store.write(states, written.get(0))
         return fired
