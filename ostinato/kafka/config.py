@@ -55,6 +55,11 @@ class KafkaSettings:
             raise KeyError(f"unknown topic `{name}`")
         return self.topic_prefix + name
 
+    def group(self, name: str) -> str:
+        """A consumer group id, under the same prefix as the topics (`ostinato.executor`), so
+        two deployments with different prefixes on one cluster never share a group."""
+        return self.topic_prefix + name
+
     def client(self, **overrides: Any) -> dict[str, Any]:
         """librdkafka settings common to producers, consumers and admin clients."""
         config: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers}

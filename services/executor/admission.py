@@ -70,7 +70,7 @@ class AdmissionOwner:
     """Consumes `admissions` in its own group (one member owns it) on its own thread."""
 
     def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, *,
-                 group_id: str = "ostinato-admission", flow_wait_seconds: float = 30.0) -> None:
+                 group: str = "admission", flow_wait_seconds: float = 30.0) -> None:
         self.kafka = kafka
         self.codec = codec
         self.flows = flows
@@ -78,7 +78,7 @@ class AdmissionOwner:
         self._slots: dict[FlowKey, Slots] = {}
         self._changed: set[FlowKey] = set()
         self._producer = Producer(kafka.producer())
-        self._consumer = Consumer(kafka.consumer(group_id, **{"enable.partition.eof": False}))
+        self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self._thread: threading.Thread | None = None
 
     def start(self, stop: threading.Event) -> None:

@@ -55,7 +55,8 @@ class ExecutorConfig:
     data_dir: Path
     context_limit: int = 1 << 20
     flow_wait_seconds: float = 30.0
-    group_id: str = "ostinato-executor"
+    #: consumer group name, under the topic prefix
+    group: str = "executor"
     batch_size: int = 500
     settings: Settings = field(default_factory=Settings)
 
@@ -73,7 +74,7 @@ class ExecutorService:
         self._waiting: dict[tuple[int, int], float] = {}
         self._paused: dict[int, int] = {}
         self._producer = Producer(kafka.producer(**{"message.max.bytes": 4 * config.context_limit}))
-        self._consumer = Consumer(kafka.consumer(config.group_id, **{"enable.partition.eof": False}))
+        self._consumer = Consumer(kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False}))
         self.ready = threading.Event()
 
     # ------------------------------------------------------------------ loop
@@ -82,7 +83,7 @@ class ExecutorService:
         topic = self.kafka.topic("executor")
         self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                  on_lost=self._on_revoke)
-        log.info("executor started", topic=topic, group=self.config.group_id)
+        log.info("executor started", topic=topic, group=self.kafka.group(self.config.group))
         try:
             while not stop.is_set():
                 messages = consume_ready(self._consumer, self.config.batch_size, 0.02)

@@ -55,7 +55,7 @@ class Windows:
 
 class FlowTriggerWatcher:
     def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, *,
-                 group_id: str = "ostinato-flow-triggers") -> None:
+                 group: str = "flow-triggers") -> None:
         self.kafka = kafka
         self.codec = codec
         self.flows = flows
@@ -63,7 +63,7 @@ class FlowTriggerWatcher:
         self._views: dict[str, Execution] = {}
         self._seen: dict[str, int] = {}
         self._producer = Producer(kafka.producer())
-        self._consumer = Consumer(kafka.consumer(group_id, **{"enable.partition.eof": False}))
+        self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self._listening: tuple[int, list[tuple[Flow, Any]]] = (-1, [])
 
     def start(self, stop: threading.Event) -> threading.Thread:

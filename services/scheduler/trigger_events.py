@@ -41,13 +41,13 @@ class Rejected(Exception):
 
 class TriggerEventConsumer:
     def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, *,
-                 group_id: str = "ostinato-trigger-events", flow_wait_seconds: float = 10.0) -> None:
+                 group: str = "trigger-events", flow_wait_seconds: float = 10.0) -> None:
         self.kafka = kafka
         self.codec = codec
         self.flows = flows
         self.flow_wait_seconds = flow_wait_seconds
         self._producer = Producer(kafka.producer())
-        self._consumer = Consumer(kafka.consumer(group_id, **{"enable.partition.eof": False}))
+        self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:

@@ -45,7 +45,8 @@ def utcnow() -> datetime:
 class WorkerConfig:
     storage_dir: Path
     slots: int = 8
-    group_id: str = "ostinato-worker"
+    #: consumer group name, under the topic prefix
+    group: str = "worker"
     context_limit: int = 1 << 20
     secrets: dict[str, str] = field(default_factory=dict)
 
@@ -91,7 +92,7 @@ class WorkerService:
         self.codec = codec
         self.storage = LocalStorage(config.storage_dir)
         self._producer = Producer(kafka.producer())
-        self._consumer = Consumer(kafka.consumer(config.group_id, **{"enable.partition.eof": False}))
+        self._consumer = Consumer(kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False}))
         self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
         self._running: dict[Future[None], tuple[int, int]] = {}
         self._offsets = _Offsets()
