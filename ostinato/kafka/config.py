@@ -21,6 +21,7 @@ TOPIC_POLICIES: dict[str, tuple[str, int | None]] = {
     "triggers": ("delete", 7 * 24 * 3600 * 1000),
     "logs": ("delete", 7 * 24 * 3600 * 1000),
     "scheduler-state": ("compact", None),
+    "flow-trigger-hits": ("delete", 7 * 24 * 3600 * 1000),
     "flow-trigger-state": ("compact", None),
     "executor-changelog": ("compact", None),
     "admissions": ("delete", 7 * 24 * 3600 * 1000),

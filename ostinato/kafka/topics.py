@@ -8,7 +8,8 @@ from ostinato.broker.admin import TopicSpec, ensure_topics
 from ostinato.kafka.config import TOPIC_POLICIES, KafkaSettings
 
 #: topics read whole by one reader (or one owner), so one partition
-_ONE_PARTITION = {"flows", "services", "scheduler-state", "flow-trigger-state", "admissions",
+_ONE_PARTITION = {"flows", "services", "scheduler-state", "flow-trigger-state", "flow-trigger-hits",
+                  "admissions",
                   "admission-state",
                   "worker-control"}
 

@@ -48,54 +48,102 @@ def listeners(flows: Iterable[Flow]) -> list[tuple[Flow, FlowTrigger]]:
             if isinstance(trigger, FlowTrigger) and not trigger.disabled]
 
 
+@dataclass(frozen=True)
+class PreconditionHit:
+    """An upstream transition that meets some of a listener's preconditions; the window's
+    owner decides whether the listener starts (then with these inputs and variables)."""
+
+    key: str
+    namespace: str
+    flow_id: str
+    tenant_id: str | None
+    trigger_id: str
+    met: list[str]
+    at: datetime
+    seed: str
+    inputs: dict[str, Any]
+    variables: dict[str, Any]
+
+
 def flow_trigger_requests(
     listening: Iterable[tuple[Flow, FlowTrigger]], source: Execution, history_index: int,
-    now: datetime, store: PreconditionStore, typed: Any,
+    now: datetime, store: PreconditionStore | None, typed: Any,
+    hits: list[PreconditionHit] | None = None,
 ) -> tuple[list[ev.ExecutionRequested], list[Rejected]]:
     """The executions to start because `source` entered the state at `history_index`.
 
-    `typed(flow, inputs)` types a listener's rendered inputs (raising ValueError).
+    `typed(flow, inputs)` types a listener's rendered inputs (raising ValueError). A trigger
+    with preconditions consults `store`, or, when `hits` is given, adds a PreconditionHit to
+    it for the window's owner (`complete_hit`) instead.
     """
     state = source.state.histories[history_index].state
     context = execution_context(source, state, now)
+    seed = f"{source.id}/{history_index}"
     requests, rejected = [], []
     for flow, trigger in listening:
         if (flow.namespace, flow.id) == (source.namespace, source.flow_id):
             continue  # a flow never triggers itself
         try:
-            if not _fires(flow, trigger, source, state, now, context, store):
+            if not _conditions_pass(trigger, source, state, now, context):
                 continue
-            inputs = typed(flow, render_value(trigger.inputs, context))
+            rendered = render_value(trigger.inputs, context)
+            if trigger.preconditions is not None:
+                met = precondition_hits(trigger.preconditions, source, state, context)
+                if not met:
+                    continue
+                hit = PreconditionHit(
+                    key=f"{flow.uid}/{trigger.id}", namespace=flow.namespace, flow_id=flow.id,
+                    tenant_id=flow.tenant_id, trigger_id=trigger.id, met=sorted(met), at=now,
+                    seed=seed, inputs=rendered, variables=dict(context["trigger"]))
+                if hits is not None:
+                    hits.append(hit)
+                    continue
+                assert store is not None
+                if not window_completes(hit, trigger.preconditions, store):
+                    continue
+            inputs = typed(flow, rendered)
         except (ExpressionError, ValueError, UnsupportedCondition) as error:
             rejected.append(Rejected(flow.uid, trigger.id, str(error)))
             continue
-        requests.append(ev.ExecutionRequested(
-            id=str(uuid.uuid4()), at=now,
-            execution_id=derived_id(f"flow-trigger/{flow.uid}/{trigger.id}/{source.id}/{history_index}"),
-            namespace=flow.namespace, flow_id=flow.id, flow_revision=flow.revision or 1,
-            tenant_id=flow.tenant_id, inputs=inputs,
-            trigger={"id": trigger.id, "type": FLOW_TRIGGER_TYPE,
-                     "variables": dict(context["trigger"])}))
+        requests.append(_request(flow, trigger.id, seed, now, inputs, dict(context["trigger"])))
     return requests, rejected
 
 
-def _fires(flow: Flow, trigger: FlowTrigger, source: Execution, state: str, now: datetime,
-           context: Mapping[str, Any], store: PreconditionStore) -> bool:
+def _request(flow: Flow, trigger_id: str, seed: str, now: datetime, inputs: dict[str, Any],
+             variables: dict[str, Any]) -> ev.ExecutionRequested:
+    return ev.ExecutionRequested(
+        id=str(uuid.uuid4()), at=now,
+        execution_id=derived_id(f"flow-trigger/{flow.uid}/{trigger_id}/{seed}"),
+        namespace=flow.namespace, flow_id=flow.id, flow_revision=flow.revision or 1,
+        tenant_id=flow.tenant_id, inputs=inputs,
+        trigger={"id": trigger_id, "type": FLOW_TRIGGER_TYPE, "variables": variables})
+
+
+def complete_hit(hit: PreconditionHit, flow: Flow, store: PreconditionStore,
+                 typed: Any) -> ev.ExecutionRequested | None:
+    """The owner's side: record the hit in its window; the listener's execution when the
+    window is complete (the last hit's upstream gives its inputs and variables)."""
+    trigger = next((t for t in flow.triggers if isinstance(t, FlowTrigger) and t.id == hit.trigger_id
+                    and t.preconditions is not None), None)
+    if trigger is None or trigger.preconditions is None:
+        return None
+    if not window_completes(hit, trigger.preconditions, store):
+        return None
+    return _request(flow, hit.trigger_id, hit.seed, hit.at, typed(flow, hit.inputs), hit.variables)
+
+
+def _conditions_pass(trigger: FlowTrigger, source: Execution, state: str, now: datetime,
+                     context: Mapping[str, Any]) -> bool:
     if trigger.preconditions is None and state not in (trigger.states or TERMINAL):
         return False
     if trigger.preconditions is not None and trigger.states and state not in trigger.states:
         return False
-    if not all(matches(condition, source, state, now, context) for condition in trigger.conditions):
-        return False
-    if trigger.preconditions is None:
-        return True
-    return _preconditions_met(f"{flow.uid}/{trigger.id}", trigger.preconditions, source, state,
-                              now, context, store)
+    return all(matches(condition, source, state, now, context) for condition in trigger.conditions)
 
 
-def _preconditions_met(key: str, pre: Preconditions, source: Execution, state: str,
-                       now: datetime, context: Mapping[str, Any], store: PreconditionStore) -> bool:
-    """Record which preconditions this execution satisfies; True once all are, in the window."""
+def precondition_hits(pre: Preconditions, source: Execution, state: str,
+                      context: Mapping[str, Any]) -> set[str]:
+    """Which of the preconditions this transition meets."""
     met: set[str] = set()
     for i, upstream in enumerate(pre.flows):
         if ((source.namespace, source.flow_id) == (upstream.namespace, upstream.flow_id)
@@ -106,12 +154,17 @@ def _preconditions_met(key: str, pre: Preconditions, source: Execution, state: s
         results = [_filter(f, source, state, context) for f in where.filters]
         if (all(results) if where.operand == "AND" else any(results)) and state in TERMINAL:
             met.add(f"where[{where.id}]")
-    if not met:
-        return False
+    return met
+
+
+def window_completes(hit: PreconditionHit, pre: Preconditions, store: PreconditionStore) -> bool:
+    """Record a hit in its window; True (and the window reset, if so set) once all the
+    preconditions are met within it."""
+    key, now = hit.key, hit.at
     window = _current_window(store.get(key), pre.time_window, now)
     if window is None:
         return False  # outside a daily window: the hit does not count
-    window["met"].update({condition: now.isoformat() for condition in met})
+    window["met"].update({condition: now.isoformat() for condition in hit.met})
     wanted = {f"flows[{i}]" for i in range(len(pre.flows))} | {f"where[{w.id}]" for w in pre.where}
     if wanted <= set(window["met"]):
         store.put(key, None if pre.reset_on_success else window)
@@ -181,4 +234,5 @@ def _filter(f: Filter, source: Execution, state: str, context: Mapping[str, Any]
     return bool(checks[f.type]())
 
 
-__all__ = ["PreconditionStore", "Rejected", "flow_trigger_requests", "listeners"]
+__all__ = ["PreconditionHit", "PreconditionStore", "Rejected", "complete_hit",
+           "flow_trigger_requests", "listeners"]

@@ -4,9 +4,11 @@ is offered to the Flow triggers of every deployed flow (ostinato.triggers.flow).
 The consumer group shares the `executions` partitions between scheduler replicas, so each
 transition is evaluated by one replica; the requested execution's id is derived from the
 transition, so evaluating it again (after a crash) starts nothing new.
-Precondition windows are written to `flow-trigger-state` and read back at start. Known
-limit: with several replicas each keeps its own windows (the upstream executions of one
-listener may be read by different replicas); run one scheduler when preconditions matter.
+A transition that meets some of a trigger's preconditions becomes a `PreconditionHit` on
+`flow-trigger-hits` (one partition): its single owner (`PreconditionOwner`, one member of
+its own group) keeps every window, writes them to `flow-trigger-state` before committing,
+reads them back when it gains the partition, and starts the listener when a window is
+complete — so windows stay right with any number of scheduler replicas.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
-from ostinato.triggers.flow import flow_trigger_requests, listeners
+from ostinato.triggers.flow import PreconditionHit, complete_hit, flow_trigger_requests, listeners
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 
@@ -59,7 +61,6 @@ class FlowTriggerWatcher:
         self.kafka = kafka
         self.codec = codec
         self.flows = flows
-        self.windows = Windows()
         self._views: dict[str, Execution] = {}
         self._seen: dict[str, int] = {}
         self._producer = Producer(kafka.producer())
@@ -72,29 +73,9 @@ class FlowTriggerWatcher:
         return thread
 
     def run(self, stop: threading.Event) -> None:
-        self._restore_windows()
         self._consumer.subscribe([self.kafka.topic("executions")])
         consume_and_produce(self._consumer, self._producer, self.kafka, "executions", stop,
-                            self._handle, log=log, batch=500, before_flush=self._write_windows)
-
-    def _restore_windows(self) -> None:
-        def read(key: str, value: bytes | None, offset: int) -> None:
-            if value is None:
-                return
-            _, record = self.codec.decode(value, expected="PreconditionWindow")
-            if record["windowJson"] is None:
-                self.windows.data.pop(record["key"], None)
-            else:
-                self.windows.data[record["key"]] = rec.from_json(record["windowJson"])
-
-        read_partition_to_end(self.kafka, "flow-trigger-state", 0, 0, read)
-
-    def _write_windows(self, outbox: Outbox) -> None:
-        for key in self.windows.dirty:
-            window = self.windows.data.get(key)
-            outbox.send("flow-trigger-state", key, self.codec.encode("PreconditionWindow", {
-                "key": key, "windowJson": None if window is None else rec.to_json(window)}))
-        self.windows.dirty = set()
+                            self._handle, log=log, batch=500)
 
     def _listeners(self) -> list[tuple[Flow, Any]]:
         version, cached = self._listening
@@ -115,9 +96,16 @@ class FlowTriggerWatcher:
         count = len(view.state.histories)
         listening = self._listeners()
         for index in range(seen, count):
+            hits: list[PreconditionHit] = []
             requests, rejected = flow_trigger_requests(
-                listening, view, index, datetime.now(timezone.utc), self.windows,
-                lambda flow, inputs: type_inputs(flow.inputs, inputs))
+                listening, view, index, datetime.now(timezone.utc), None,
+                lambda flow, inputs: type_inputs(flow.inputs, inputs), hits=hits)
+            for hit in hits:
+                outbox.send("flow-trigger-hits", hit.key, self.codec.encode("PreconditionHit", {
+                    "key": hit.key, "tenantId": hit.tenant_id, "namespace": hit.namespace,
+                    "flowId": hit.flow_id, "triggerId": hit.trigger_id, "met": hit.met,
+                    "at": hit.at, "seed": hit.seed, "inputsJson": rec.to_json(hit.inputs),
+                    "variablesJson": rec.to_json(hit.variables)}))
             for request in requests:
                 name, value = rec.event_to_record(request)
                 outbox.send("executor", request.execution_id, self.codec.encode(name, value))
@@ -130,3 +118,78 @@ class FlowTriggerWatcher:
         if view.finished:
             self._views.pop(execution_id, None)
             self._seen.pop(execution_id, None)
+
+
+class PreconditionOwner:
+    """Owns every precondition window (`flow-trigger-hits` has one partition)."""
+
+    def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, *,
+                 group: str = "flow-trigger-owner") -> None:
+        self.kafka = kafka
+        self.codec = codec
+        self.flows = flows
+        self.windows = Windows()
+        self._producer = Producer(kafka.producer())
+        self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
+
+    def start(self, stop: threading.Event) -> threading.Thread:
+        thread = threading.Thread(target=self.run, args=(stop,), name="preconditions", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self, stop: threading.Event) -> None:
+        self._consumer.subscribe([self.kafka.topic("flow-trigger-hits")],
+                                 on_assign=lambda *_: self._restore(), on_revoke=lambda *_: self._forget())
+        consume_and_produce(self._consumer, self._producer, self.kafka, "flow-trigger-hits", stop,
+                            self._handle, log=log, before_flush=self._write_windows)
+
+    def _restore(self) -> None:
+        self.windows = Windows()
+
+        def read(key: str, value: bytes | None, offset: int) -> None:
+            if value is None:
+                return
+            _, record = self.codec.decode(value, expected="PreconditionWindow")
+            if record["windowJson"] is None:
+                self.windows.data.pop(record["key"], None)
+            else:
+                self.windows.data[record["key"]] = rec.from_json(record["windowJson"])
+
+        read_partition_to_end(self.kafka, "flow-trigger-state", 0, 0, read)
+        log.info("precondition windows restored", windows=len(self.windows.data))
+
+    def _forget(self) -> None:
+        self.windows = Windows()
+
+    def _handle(self, message: Received, outbox: Outbox) -> None:
+        try:
+            _, record = self.codec.decode(message.value, expected="PreconditionHit")
+        except MalformedRecord as error:
+            log.error("malformed precondition hit skipped", reason=error.reason)
+            return
+        hit = PreconditionHit(
+            key=record["key"], namespace=record["namespace"], flow_id=record["flowId"],
+            tenant_id=record["tenantId"], trigger_id=record["triggerId"], met=list(record["met"]),
+            at=record["at"], seed=record["seed"], inputs=rec.from_json(record["inputsJson"]),
+            variables=rec.from_json(record["variablesJson"]))
+        flow = self.flows.get(hit.namespace, hit.flow_id, None, hit.tenant_id)
+        if flow is None:
+            log.warning("precondition hit for a flow no longer deployed", key=hit.key)
+            return
+        try:
+            request = complete_hit(hit, flow, self.windows,
+                                   lambda f, inputs: type_inputs(f.inputs, inputs))
+        except ValueError as error:
+            log.error("flow trigger could not start its flow", flow=flow.uid, reason=str(error))
+            return
+        if request is not None:
+            name, value = rec.event_to_record(request)
+            outbox.send("executor", request.execution_id, self.codec.encode(name, value))
+            log.info("preconditions met", executionId=request.execution_id, flow=flow.uid)
+
+    def _write_windows(self, outbox: Outbox) -> None:
+        for key in self.windows.dirty:
+            window = self.windows.data.get(key)
+            outbox.send("flow-trigger-state", key, self.codec.encode("PreconditionWindow", {
+                "key": key, "windowJson": None if window is None else rec.to_json(window)}))
+        self.windows.dirty = set()

@@ -11,7 +11,7 @@ from ostinato.management import Management, StandardMetrics
 from ostinato.store.triggers import TriggerStore
 from ostinato.wire.codec import Codec
 from services.common import ready_when, serve
-from services.scheduler.flow_triggers import FlowTriggerWatcher
+from services.scheduler.flow_triggers import FlowTriggerWatcher, PreconditionOwner
 from services.scheduler.schedules import ScheduleTicker
 from services.scheduler.trigger_events import TriggerEventConsumer
 
@@ -23,12 +23,14 @@ def main(kafka: KafkaSettings, codec: Codec, *, management_port: int, data_dir: 
         flows.start()
         try:
             watcher = FlowTriggerWatcher(kafka, codec, flows).start(stop)
+            owner = PreconditionOwner(kafka, codec, flows).start(stop)
             store = TriggerStore(data_dir / "triggers")
             ticker = ScheduleTicker(kafka, codec, flows, store).start(stop)
             consumer = TriggerEventConsumer(kafka, codec, flows, flow_wait_seconds=flow_wait)
             ready_when(consumer.ready, management)
             consumer.run(stop)
             watcher.join(timeout=10)
+            owner.join(timeout=10)
             ticker.join(timeout=10)
             store.close()
         finally:

@@ -71,3 +71,20 @@ def _window_written(stack: LocalStack) -> bool:
         return False
     finally:
         consumer.close()
+
+
+def test_two_scheduler_replicas_share_one_window(fresh_stack: LocalStack, fresh_bus: ServiceRunner) -> None:
+    bus = fresh_bus
+    first = bus.deploy(UPSTREAM.format(flow_id="first"))
+    second = bus.deploy(UPSTREAM.format(flow_id="second"))
+    bus.deploy(LISTENER)
+    fresh_stack.spawn("scheduler", instance="a")
+    fresh_stack.spawn("scheduler", instance="b")
+    # upstream executions land on different partitions, read by different replicas
+    for _ in range(3):
+        assert bus.run(first).state.current == "SUCCESS"
+    assert bus.run(second).state.current == "SUCCESS"
+    listener = bus.wait_for(lambda: [e for e in list(bus.executions.values())
+                                     if e.flow_id == "both-done" and e.finished],
+                            what="the listener started", timeout=60)
+    assert [e.state.current for e in listener] == ["SUCCESS"]
