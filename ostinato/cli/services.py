@@ -15,6 +15,15 @@ from ostinato.cli.options import (
 )
 from ostinato.decider import Settings
 from ostinato.decider.context import envs_from
+from ostinato.kafka.config import KafkaSettings
+
+
+def _service_settings(name: str, kwargs: dict[str, Any]) -> KafkaSettings:
+    """Logging set up for the service, and its Kafka settings (required)."""
+    setup_logging(name, kwargs)
+    kafka = kafka_settings(kwargs)
+    assert kafka is not None  # required=True raised a usage error otherwise
+    return kafka
 
 
 def _globals(path: Path | None) -> dict[str, Any]:
@@ -57,9 +66,7 @@ def executor(kwargs: dict[str, Any]) -> None:
     from services.executor.main import main
     from services.executor.service import ExecutorConfig
 
-    setup_logging("executor", kwargs)
-    kafka = kafka_settings(kwargs)
-    assert kafka is not None
+    kafka = _service_settings("executor", kwargs)
     config = ExecutorConfig(
         data_dir=kwargs["data_dir"], context_limit=kwargs["context_limit"],
         flow_wait_seconds=kwargs["flow_wait"],
@@ -82,9 +89,7 @@ def worker(kwargs: dict[str, Any]) -> None:
     from services.worker.main import main
     from services.worker.service import WorkerConfig
 
-    setup_logging("worker", kwargs)
-    kafka = kafka_settings(kwargs)
-    assert kafka is not None
+    kafka = _service_settings("worker", kwargs)
     storage = kwargs["storage_dir"] or kwargs["data_dir"] / "storage"
     config = WorkerConfig(storage_dir=storage, slots=kwargs["slots"],
                           context_limit=kwargs["context_limit"], secrets=_secrets())
@@ -103,9 +108,7 @@ def scheduler(kwargs: dict[str, Any]) -> None:
     """Run the scheduler: starts executions from trigger events (the `triggers` topic)."""
     from services.scheduler.main import main
 
-    setup_logging("scheduler", kwargs)
-    kafka = kafka_settings(kwargs)
-    assert kafka is not None
+    kafka = _service_settings("scheduler", kwargs)
     main(kafka, codec_of(kwargs), management_port=kwargs["management_port"],
          data_dir=kwargs["data_dir"], flow_wait=kwargs["flow_wait"])
 
@@ -123,8 +126,6 @@ def api(kwargs: dict[str, Any]) -> None:
     """Run the HTTP API (today: /health; Kestra's REST comes with the API issue)."""
     from services.api.main import main
 
-    setup_logging("api", kwargs)
-    kafka = kafka_settings(kwargs)
-    assert kafka is not None
+    kafka = _service_settings("api", kwargs)
     main(kafka, codec_of(kwargs), host=kwargs["host"], port=kwargs["port"],
          management_port=kwargs["management_port"])

@@ -109,24 +109,15 @@ class Input(KestraModel):
             except re.error as exc:
                 bad("validator", f"`validator` is not a valid regular expression: {exc}",
                     self.validator)
-        if self.type in ("INT", "FLOAT", "DURATION"):
-            for key in ("min", "max"):
-                bound = getattr(self, key)
-                if bound is not None and not _is_template(bound):
-                    try:
-                        _coerce_scalar(self.type, bound)
-                    except _Bad:
-                        bad(key, f"`{key}` must be a {self.type} value, got `{_show(bound)}`",
-                            bound)
-        if self.type in ("DATE", "DATETIME", "TIME"):
-            for key in ("after", "before"):
-                bound = getattr(self, key)
-                if bound is not None and not _is_template(bound):
-                    try:
-                        _coerce_scalar(self.type, bound)
-                    except _Bad:
-                        bad(key, f"`{key}` must be a {self.type} value, got `{_show(bound)}`",
-                            bound)
+        bounds = (("min", "max") if self.type in ("INT", "FLOAT", "DURATION")
+                  else ("after", "before") if self.type in ("DATE", "DATETIME", "TIME") else ())
+        for key in bounds:
+            bound = getattr(self, key)
+            if bound is not None and not _is_template(bound):
+                try:
+                    _coerce_scalar(self.type, bound)
+                except _Bad:
+                    bad(key, f"`{key}` must be a {self.type} value, got `{_show(bound)}`", bound)
         if self.type == "ENUM" and not self.values:
             bad("values", "an ENUM input needs `values`", None)
         if self.type == "ARRAY" and self.item_type is None:

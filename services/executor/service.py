@@ -290,7 +290,8 @@ class ExecutorService:
         if execution is None:
             return
         known = self.state.live.get(execution.id)
-        header = self.codec.encode("ExecutionHeader", rec.execution_header_record(execution))
+        header_record = rec.execution_header_record(execution)
+        header = self.codec.encode("ExecutionHeader", header_record)
         if known is not None and header == known.header and not decision.changed and not decision.commands:
             return  # an event already applied: nothing changed
         live = self.state.track(partition, execution, header)
@@ -298,7 +299,8 @@ class ExecutorService:
         live.sizes["header"] = len(header)
         outbox.send("executor-changelog", rec.changelog_key(execution.id), header, partition=partition)
         batch.put(self.store.header_key(partition, execution.id), header)
-        for record in rec.task_run_records(execution, decision.changed):
+        run_records = rec.task_run_records(execution, decision.changed)
+        for record in run_records:
             value = self.codec.encode("TaskRun", record)
             live.sizes[record["id"]] = len(value)
             outbox.send("executor-changelog", rec.changelog_key(execution.id, record["id"]),
@@ -317,7 +319,8 @@ class ExecutorService:
                     self.metrics.executions_finished_total.labels(state=execution.state.current).inc()
                 self._notify_parent(execution, event, outbox)
         else:
-            update = rec.execution_update_record(execution, decision.changed)
+            # the update is the header and the changed runs, records already built above
+            update = {**header_record, "taskRuns": run_records}
             outbox.send("executions", execution.id, self.codec.encode("ExecutionUpdate", update))
 
     def _carry_out(self, command: cmd.Command, execution: Execution, flow: Flow | None,
