@@ -13,7 +13,8 @@ from typing import Any
 #: (requests and its state), the dead letters and the service heartbeats;
 #: name -> (cleanup policy, retention ms or None)
 TOPIC_POLICIES: dict[str, tuple[str, int | None]] = {
-    "flows": ("compact", None),
+    # append-only, kept forever: the first record of a revision wins (flow_table.py)
+    "flows": ("delete", -1),
     "executor": ("delete", 7 * 24 * 3600 * 1000),
     "worker-tasks": ("delete", 7 * 24 * 3600 * 1000),
     "executions": ("compact", None),

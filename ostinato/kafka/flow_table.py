@@ -2,6 +2,14 @@
 
 Services look flows up by (tenant, namespace, id, revision). A revision that has not
 arrived yet is not an error: callers wait for it, bounded (DESIGN.md, invariant 7).
+
+The topic is the arbiter of revision numbers. It has one partition, so every reader sees
+the same order, and every reader applies the same rule: a record is accepted only if its
+revision is above the latest accepted one of its flow. Two writers that claim the same
+number concurrently (two API replicas) therefore agree on one winner, the first on the log;
+the loser sees that its record was not accepted and claims the next number
+(`ostinato/kafka/flow_writer.py`). The topic is append-only (never compacted), so the
+first record stays the winner forever.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ FlowRef = tuple[str | None, str, str]
 class _Entry:
     revision: FlowRevision
     flow: Flow | None = None
+    #: offset of the accepted record on `flows` (None: added locally, not read yet)
+    offset: int | None = None
 
 
 class FlowTable:
@@ -37,7 +47,9 @@ class FlowTable:
         self._settings = settings
         self._codec = codec
         self._revisions: dict[FlowRef, dict[int, _Entry]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        #: the next offset of `flows` to read: every record before it has been applied
+        self.position = 0
         self._caught_up = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,12 +105,43 @@ class FlowTable:
             revisions = self._revisions.get((tenant_id, namespace, flow_id))
             return revisions[max(revisions)].revision if revisions else None
 
-    def add(self, revision: FlowRevision) -> None:
-        """Record a revision (the reader does this; a producer may too, for read-your-writes)."""
+    def revisions(self, namespace: str, flow_id: str, tenant_id: str | None = None) -> list[FlowRevision]:
+        """Every accepted revision of a flow, oldest first (deletions included)."""
         with self._lock:
+            revisions = self._revisions.get((tenant_id, namespace, flow_id)) or {}
+            return [revisions[n].revision for n in sorted(revisions)]
+
+    def latest_revisions(self) -> list[FlowRevision]:
+        """The latest accepted revision of every flow ever written (deleted ones included)."""
+        with self._lock:
+            return [revisions[max(revisions)].revision for revisions in self._revisions.values()]
+
+    def accepted_offset(self, namespace: str, flow_id: str, revision: int,
+                        tenant_id: str | None = None) -> int | None:
+        """The offset of the record that won `revision` of a flow, if it has been read."""
+        with self._lock:
+            entry = (self._revisions.get((tenant_id, namespace, flow_id)) or {}).get(revision)
+            return None if entry is None else entry.offset
+
+    def wait_read(self, offset: int, timeout: float) -> bool:
+        """Wait until the record at `offset` of `flows` has been read (and applied or not)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.position > offset, timeout)
+
+    def add(self, revision: FlowRevision, offset: int | None = None) -> bool:
+        """Apply a revision if its number is above the flow's latest (the rule every reader
+        applies, see the module doc); returns whether it was accepted."""
+        with self._lock:
+            if offset is not None:
+                self.position = max(self.position, offset + 1)
+                self._lock.notify_all()
             key = (revision.tenant_id, revision.namespace, revision.id)
-            self._revisions.setdefault(key, {})[revision.revision] = _Entry(revision)
+            revisions = self._revisions.setdefault(key, {})
+            if revisions and revision.revision <= max(revisions):
+                return False
+            revisions[revision.revision] = _Entry(revision, offset=offset)
             self.version += 1
+            return True
 
     def _follow(self) -> None:
         consumer = Consumer(self._settings.consumer(None))
@@ -117,19 +160,27 @@ class FlowTable:
                         log.warning("flows topic read error", error=str(error))
                         time.sleep(0.2)
                     continue
-                self._read(message.value())
+                self._read(message.value(), message.offset() or 0)
         finally:
             consumer.close()
 
-    def _read(self, value: bytes | None) -> None:
-        if value is None:
+    def _read(self, value: bytes | None, offset: int) -> None:
+        record = None
+        if value is not None:
+            try:
+                _, record = self._codec.decode(value, expected="Flow")
+            except MalformedRecord as error:
+                log.error("malformed record on the flows topic, skipped", reason=error.reason)
+        if record is None:
+            with self._lock:
+                self.position = max(self.position, offset + 1)
+                self._lock.notify_all()
             return
-        try:
-            _, record = self._codec.decode(value, expected="Flow")
-        except MalformedRecord as error:
-            log.error("malformed record on the flows topic, skipped", reason=error.reason)
-            return
-        self.add(flow_from_record(record))
+        revision = flow_from_record(record)
+        if not self.add(revision, offset):
+            log.info("flow revision already taken by an earlier record, ignored",
+                     flow=f"{revision.namespace}.{revision.id}", revision=revision.revision,
+                     offset=offset)
 
 
 def _parse(revision: FlowRevision) -> Flow:
@@ -139,4 +190,5 @@ def _parse(revision: FlowRevision) -> Flow:
         raise ValueError(f"flow {revision.namespace}.{revision.id} revision {revision.revision} "
                          f"no longer parses: {error}") from error
     flow.revision = revision.revision
+    flow.tenant_id = revision.tenant_id
     return flow
