@@ -1,10 +1,53 @@
-"""Shared test configuration: the corpus summary line."""
+"""Shared test configuration: one embedded stack for the whole session (the Tansu broker
+and the executor, worker, scheduler and API processes), and the corpus summary line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
+
+from ostinato.broker import free_port
+from ostinato.cli.stack import LocalStack
+from ostinato.harness import ServiceRunner
+from ostinato.wire.codec import default_codec
+from tests.conformance.corpus import corpus_environment
+
+SERVICES = ("executor", "worker", "scheduler", "api")
+
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    data_dir = tmp_path_factory.mktemp("stack")
+    envs, globals_ = corpus_environment()
+    globals_file = data_dir / "globals.yaml"
+    globals_file.write_text(yaml.safe_dump(globals_))
+    stack = LocalStack(data_dir=data_dir, services=SERVICES, flow_wait=3.0, api_port=free_port(),
+                       env={**envs, "OSTINATO_GLOBALS": str(globals_file),
+                            "OSTINATO_API_READ_WAIT": "3"})
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        for name in SERVICES:
+            log = data_dir / "logs" / f"{name}.log"
+            if log.exists() and "Traceback" in log.read_text():
+                print(f"--- {name} log had a traceback:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def bus(stack: LocalStack) -> Iterator[ServiceRunner]:
+    runner = ServiceRunner(stack.settings(), default_codec(), stack.storage_dir)
+    runner.watcher.start()
+    try:
+        yield runner
+    finally:
+        runner.watcher.stop()
+        assert runner.watcher.gaps == [], f"execution updates missed: {runner.watcher.gaps[:3]}"
 
 
 @pytest.hookimpl(trylast=True)

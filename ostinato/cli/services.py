@@ -117,15 +117,27 @@ def scheduler(kwargs: dict[str, Any]) -> None:
 @kafka_options
 @logging_options
 @management_option
+@data_dir_option
+@storage_dir_option
 @click.option("--host", envvar="OSTINATO_API_HOST", show_envvar=True, default="127.0.0.1",
               show_default=True)
 @click.option("--port", envvar="OSTINATO_API_PORT", show_envvar=True, type=int, default=8080,
               show_default=True)
 @wraps_kwargs
 def api(kwargs: dict[str, Any]) -> None:
-    """Run the HTTP API (today: /health; Kestra's REST comes with the API issue)."""
+    """Run the HTTP API: Kestra's REST paths (flows, executions, logs, webhooks) served from a
+    view of the topics kept in DATA_DIR. Also read from the environment:
+    OSTINATO_API_BASIC_AUTH (`user:password`), OSTINATO_API_CORS_ORIGINS (comma-separated),
+    OSTINATO_API_MAX_WEBHOOK_BODY (bytes), OSTINATO_API_READ_WAIT (seconds)."""
+    from services.api.context import ApiSettings
     from services.api.main import main
 
     kafka = _service_settings("api", kwargs)
+    try:
+        settings = ApiSettings.from_env()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    storage = kwargs["storage_dir"] or kwargs["data_dir"] / "storage"
     main(kafka, codec_of(kwargs), host=kwargs["host"], port=kwargs["port"],
-         management_port=kwargs["management_port"])
+         management_port=kwargs["management_port"], data_dir=kwargs["data_dir"],
+         storage_dir=storage, settings=settings)

@@ -81,7 +81,8 @@ class LocalStack:
         if name == "scheduler":
             command += ["--data-dir", str(self.data_dir / label)]
         if name == "api":
-            command += ["--port", str(self.api_port)]
+            command += ["--port", str(self.api_port), "--data-dir", str(self.data_dir / label),
+                        "--storage-dir", str(self.storage_dir)]
         env = {**os.environ, **self.env,
                "OSTINATO_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                "OSTINATO_SESSION_TIMEOUT_MS": str(self.session_timeout_ms),

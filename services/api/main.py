@@ -1,31 +1,53 @@
-"""Wiring of the API process: uvicorn serving the app until a signal."""
+"""Wiring of the API process: the flow table, the view, uvicorn serving the app until a signal."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import uvicorn
 
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.flow_table import FlowTable
+from ostinato.kafka.flow_writer import FlowWriter
 from ostinato.kafka.heartbeat import HeartbeatView
 from ostinato.management import Management, StandardMetrics
+from ostinato.storage import LocalStorage
 from ostinato.wire.codec import Codec
 from services.api.app import create_app
+from services.api.context import Api, ApiSettings, AsyncProducer
+from services.api.view import ExecutionView
 from services.common import serve
 
 
-def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management_port: int) -> None:
+def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management_port: int,
+         data_dir: Path, storage_dir: Path, settings: ApiSettings) -> None:
     def loop(stop: threading.Event, management: Management, metrics: StandardMetrics) -> None:
         heartbeats = HeartbeatView(kafka, codec)
         heartbeats.start()
-        server = uvicorn.Server(uvicorn.Config(create_app(heartbeats), host=host, port=port,
-                                               log_level="warning"))
+        flows = FlowTable(kafka, codec)
+        flows.start()
+        view = ExecutionView(kafka, codec, data_dir)
+        view.start()
+        api = Api(kafka=kafka, codec=codec, flows=flows, writer=FlowWriter(kafka, codec, flows),
+                  view=view, storage=LocalStorage(storage_dir), producer=AsyncProducer(kafka),
+                  settings=settings)
+        server = uvicorn.Server(uvicorn.Config(create_app(api, heartbeats), host=host, port=port,
+                                               log_level="warning", timeout_graceful_shutdown=5))
         thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
         thread.start()
-        management.set_ready(True)
+        # ready (in the Service) once the view and the flows have caught up with the topics
+        while not stop.wait(0.1):
+            if api.ready and server.started:
+                management.set_ready(True)
+                break
         stop.wait()
         server.should_exit = True
         thread.join(timeout=10)
+        api.producer.close()
+        api.writer.close()
+        view.stop()
+        flows.stop()
         heartbeats.stop()
 
     serve("api", kafka, codec, loop, management_port=management_port)

@@ -1,0 +1,88 @@
+"""The API's view: executions, their summaries and logs, with the offsets they were read
+up to, all written in one RocksDB batch (so a restart resumes exactly where it stopped).
+
+Keys:  e/<executionId>                         Execution record (Avro, the whole execution)
+       s/<executionId>                         summary JSON (what a search filters and sorts on)
+       l/<executionId>/<partition>/<offset>    log entry JSON (zero-padded: key order = log order)
+       o/<topic>/<partition>                   next offset to read (decimal text)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from rocksdict import Options, Rdict, WriteBatch
+
+
+def _k(*parts: object) -> bytes:
+    return "/".join(str(p) for p in parts).encode()
+
+
+def log_key(execution_id: str, partition: int, offset: int) -> bytes:
+    return _k("l", execution_id, f"{partition:04d}", f"{offset:020d}")
+
+
+@dataclass
+class ViewBatch:
+    executions: dict[str, bytes] = field(default_factory=dict)
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    logs: dict[bytes, dict[str, Any]] = field(default_factory=dict)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.executions or self.logs or self.offsets)
+
+
+class ViewStore:
+    """RocksDB under `path`; one per API process."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self._db = Rdict(str(path), Options(raw_mode=True))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def execution(self, execution_id: str) -> bytes | None:
+        value = self._db.get(_k("e", execution_id))
+        return None if value is None else bytes(value)
+
+    def summaries(self) -> Iterator[dict[str, Any]]:
+        for _, value in self._scan(b"s/"):
+            yield json.loads(value)
+
+    def logs(self, execution_id: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        for key, value in self._scan(_k("l", execution_id) + b"/"):
+            yield key, json.loads(value)
+
+    def offset(self, topic: str, partition: int) -> int:
+        value = self._db.get(_k("o", topic, partition))
+        return 0 if value is None else int(bytes(value).decode())
+
+    def write(self, batch: ViewBatch) -> None:
+        """Apply a batch and its offsets atomically."""
+        if not batch:
+            return
+        wb = WriteBatch(raw_mode=True)
+        for execution_id, value in batch.executions.items():
+            wb.put(_k("e", execution_id), value)
+        for execution_id, summary in batch.summaries.items():
+            wb.put(_k("s", execution_id), json.dumps(summary).encode())
+        for key, entry in batch.logs.items():
+            wb.put(key, json.dumps(entry).encode())
+        for (topic, partition), offset in batch.offsets.items():
+            wb.put(_k("o", topic, partition), str(offset).encode())
+        self._db.write(wb)
+
+    def _scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        it = self._db.iter()
+        it.seek(prefix)
+        while it.valid():
+            key = bytes(it.key())
+            if not key.startswith(prefix):
+                break
+            yield key, bytes(it.value())
+            it.next()

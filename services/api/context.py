@@ -1,0 +1,116 @@
+"""What the API's handlers share: its settings, the flow table and writer, the view, the
+storage, and a producer whose deliveries handlers can await."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer
+
+from ostinato.decider import events as ev
+from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.flow_table import FlowTable
+from ostinato.kafka.flow_writer import FlowWriter
+from ostinato.storage import LocalStorage
+from ostinato.wire import records as rec
+from ostinato.wire.codec import Codec
+from services.api.view import ExecutionView
+
+DEFAULT_TENANT = "main"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """HTTP behaviour, each from an environment variable (see `from_env`)."""
+
+    #: `user:password` for HTTP basic authentication; None: no authentication
+    basic_auth: tuple[str, str] | None = None
+    #: origins allowed by CORS (`*` for any); empty: no CORS headers
+    cors_origins: tuple[str, ...] = ()
+    #: webhook bodies larger than this are refused with 413
+    max_webhook_body: int = 1024 * 1024
+    #: how long a read waits for an execution this replica has not seen yet
+    read_wait: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> ApiSettings:
+        env = dict(os.environ if env is None else env)
+        auth = env.get("OSTINATO_API_BASIC_AUTH") or None
+        if auth is not None and ":" not in auth:
+            raise ValueError("OSTINATO_API_BASIC_AUTH must be `user:password`")
+        origins = tuple(o.strip() for o in (env.get("OSTINATO_API_CORS_ORIGINS") or "").split(",")
+                        if o.strip())
+        return cls(
+            basic_auth=tuple(auth.split(":", 1)) if auth else None,  # type: ignore[arg-type]
+            cors_origins=origins,
+            max_webhook_body=int(env.get("OSTINATO_API_MAX_WEBHOOK_BODY") or 1024 * 1024),
+            read_wait=float(env.get("OSTINATO_API_READ_WAIT") or 10.0),
+        )
+
+
+class AsyncProducer:
+    """A producer polled by its own thread; `send` resolves when the broker has the record."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self._settings = settings
+        self._producer = Producer(settings.producer())
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="api-producer", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.05)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._producer.flush(10)
+
+    async def send(self, topic: str, key: str, value: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def delivered(error: Any, _message: Any) -> None:
+            def settle() -> None:
+                if done.done():
+                    return
+                if error is not None:
+                    done.set_exception(KafkaException(error))
+                else:
+                    done.set_result(None)
+            loop.call_soon_threadsafe(settle)
+
+        self._producer.produce(self._settings.topic(topic), key=key.encode(), value=value,
+                               on_delivery=delivered)
+        await asyncio.wait_for(done, timeout=30)
+
+
+@dataclass
+class Api:
+    kafka: KafkaSettings
+    codec: Codec
+    flows: FlowTable
+    writer: FlowWriter
+    view: ExecutionView
+    storage: LocalStorage
+    producer: AsyncProducer
+    settings: ApiSettings = field(default_factory=ApiSettings)
+
+    @property
+    def ready(self) -> bool:
+        return self.flows.caught_up and self.view.caught_up
+
+    async def send_event(self, event: ev.Event) -> None:
+        """Produce an executor event (request, kill, resume, restart, replay)."""
+        name, record = rec.event_to_record(event)
+        await self.producer.send("executor", event.execution_id, self.codec.encode(name, record))
+
+
+def tenant_id_of(tenant: str | None) -> str | None:
+    """The tenant id records carry: None for the default tenant `main`."""
+    return None if tenant in (None, "", DEFAULT_TENANT) else tenant

@@ -1,0 +1,74 @@
+"""Kestra's JSON shapes of flows, executions and logs (pure functions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ostinato.execution.model import Execution, iso
+from ostinato.flow.model import Flow
+from ostinato.wire.records import FlowRevision, LogEntry
+
+#: Kestra's log levels, lowest first (a `minLevel` keeps that level and those after it)
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+
+def execution_json(execution: Execution) -> dict[str, Any]:
+    return execution.to_dict(internal=False)
+
+
+def summary_of(execution: Execution) -> dict[str, Any]:
+    """What a search filters and sorts on, kept beside each execution in the view."""
+    return {
+        "id": execution.id,
+        "namespace": execution.namespace,
+        "flowId": execution.flow_id,
+        "flowRevision": execution.flow_revision,
+        "tenantId": execution.tenant_id,
+        "state": execution.state.current,
+        "startDate": execution.state.start_date,
+        "endDate": execution.state.end_date,
+        "labels": {str(k): str(v) for k, v in execution.labels.items()},
+    }
+
+
+def log_json(entry: LogEntry) -> dict[str, Any]:
+    return {
+        "namespace": entry.namespace,
+        "flowId": entry.flow_id,
+        "taskId": entry.task_id,
+        "executionId": entry.execution_id,
+        "taskRunId": entry.task_run_id,
+        "attemptNumber": entry.attempt,
+        "triggerId": None,
+        "timestamp": iso(entry.timestamp),
+        "level": entry.level,
+        "thread": entry.thread,
+        "message": entry.message,
+        "tenantId": entry.tenant_id,
+    }
+
+
+def log_text(entry: dict[str, Any]) -> str:
+    """A log line as Kestra's download writes it: `timestamp LEVEL message`."""
+    return f"{entry['timestamp']} {entry['level']} {entry['message']}"
+
+
+def level_at_least(level: str, minimum: str | None) -> bool:
+    if minimum is None:
+        return True
+    rank = {name: i for i, name in enumerate(LEVELS)}
+    return rank.get(level, len(LEVELS)) >= rank.get(minimum.upper(), 0)
+
+
+def flow_json(revision: FlowRevision, flow: Flow | None = None, *, source: bool = True) -> dict[str, Any]:
+    """A flow as Kestra answers it: its properties, `revision`, `deleted` and the YAML
+    `source` (`flow` is the parsed revision; None for a deletion, which keeps the ids)."""
+    out: dict[str, Any] = {}
+    if flow is not None:
+        out.update(flow.model_dump(by_alias=True, exclude_none=True, mode="json"))
+    out.update({"id": revision.id, "namespace": revision.namespace, "revision": revision.revision,
+                "deleted": revision.deleted, "updated": iso(revision.updated),
+                "tenantId": revision.tenant_id})
+    if source:
+        out["source"] = revision.source
+    return out

@@ -1,0 +1,304 @@
+"""`/api/v1/{tenant}/executions`: create, get, search, follow, kill, resume, restart,
+replay, files. Reads come from the view; every change is a record for the executor."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.datastructures import UploadFile
+
+from ostinato.decider import events as ev
+from ostinato.execution.model import Execution, State
+from ostinato.flow.inputs import InputError, type_inputs
+from ostinato.flow.model import Flow
+from ostinato.kafka.client import new_execution_id
+from ostinato.storage import input_file_uri_path
+from ostinato.storage.base import execution_prefix, uri_path
+from services.api.context import Api, tenant_id_of
+from services.api.errors import ApiError, not_found
+from services.api.kestra_json import execution_json
+from services.api.routes.common import api_of, paged, tenant_of
+from services.api.streams import current_execution, find_execution, follow_execution, until_finished
+from services.api.view import execution_key
+
+router = APIRouter(tags=["Executions"])
+
+#: Kestra's sort names -> the summary fields the view keeps
+SORT_FIELDS = {"state.startDate": "startDate", "state.endDate": "endDate",
+               "state.current": "state", "id": "id", "flowId": "flowId", "namespace": "namespace"}
+FILE_BODY = {"requestBody": {"content": {"multipart/form-data": {"schema": {
+    "type": "object", "additionalProperties": True}}}}}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _labels(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise ApiError(422, "Invalid labels", [f"`{item}` is not key:value"])
+        out[key] = value
+    return out
+
+
+def _date(text: str | None, name: str) -> str | None:
+    """An ISO date-time as the view's sortable text (UTC, Z)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(422, f"Invalid {name}", [f"`{text}` is not an ISO-8601 date-time"]) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    from ostinato.execution.model import iso
+    return iso(moment)
+
+
+async def _existing(api: Api, execution_id: str) -> Execution:
+    execution = await find_execution(api, execution_id)
+    if execution is None:
+        raise not_found(f"Execution {execution_id} not found")
+    return execution
+
+
+# ---------------------------------------------------------------- search and get
+
+@router.get("/executions/search", summary="Search executions (Kestra's filters and paging)")
+def search(request: Request, namespace: str | None = None, flowId: str | None = None,  # noqa: N803
+           state: list[str] = Query(default=[]), labels: list[str] = Query(default=[]),
+           startDate: str | None = None, endDate: str | None = None,  # noqa: N803
+           q: str | None = None, page: int = Query(1, ge=1), size: int = Query(10, ge=1),
+           sort: list[str] = Query(default=[]), tenant: str = Depends(tenant_of)) -> Any:
+    api = api_of(request)
+    tenant_id = tenant_id_of(tenant)
+    wanted_labels = _labels(labels)
+    start, end = _date(startDate, "startDate"), _date(endDate, "endDate")
+    states = {s.upper() for s in state}
+    ids = []
+    for summary in api.view.summaries():
+        if summary["tenantId"] != tenant_id:
+            continue
+        if namespace and not (summary["namespace"] == namespace
+                              or summary["namespace"].startswith(namespace + ".")):
+            continue
+        if flowId and summary["flowId"] != flowId:
+            continue
+        if states and summary["state"] not in states:
+            continue
+        if any(summary["labels"].get(k) != v for k, v in wanted_labels.items()):
+            continue
+        if start and (summary["startDate"] or "") < start:
+            continue
+        if end and (summary["startDate"] or "") > end:
+            continue
+        if q and q.lower() not in f"{summary['id']} {summary['namespace']}.{summary['flowId']}".lower():
+            continue
+        ids.append(summary)
+    page_of = paged(ids, page, size, sort, default="state.startDate:desc", fields=SORT_FIELDS)
+    results = []
+    for summary in page_of["results"]:
+        execution = api.view.execution(summary["id"])
+        if execution is not None:
+            results.append(execution_json(execution))
+    return {"results": results, "total": page_of["total"]}
+
+
+@router.get("/executions/{execution_id}", summary="An execution, in Kestra's JSON")
+async def get_execution(request: Request, execution_id: str) -> Any:
+    return execution_json(await _existing(api_of(request), execution_id))
+
+
+@router.get("/executions/{execution_id}/follow", summary="Server-sent events: `progress` with "
+            "the execution, then each change, then `end`")
+async def follow(request: Request, execution_id: str) -> Any:
+    api = api_of(request)
+    subscription = api.view.hub.subscribe(execution_key(execution_id))
+    first = await current_execution(api, execution_id, subscription, api.settings.read_wait)
+    if first is None:
+        api.view.hub.unsubscribe(subscription)
+        raise not_found(f"Execution {execution_id} not found")
+    return StreamingResponse(follow_execution(api, subscription, first), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/executions/{execution_id}/file", summary="A file of the execution from internal storage")
+async def file(request: Request, execution_id: str, path: str) -> Response:
+    api = api_of(request)
+    execution = await _existing(api, execution_id)
+    try:
+        wanted = uri_path(path)
+    except ValueError as error:
+        raise ApiError(422, "Invalid path", [str(error)]) from None
+    allowed = [execution_prefix(execution.namespace, execution.flow_id, i)
+               for i in {execution.id, execution.parent_id, execution.original_id} if i]
+    if not any(wanted.startswith(prefix + "/") for prefix in allowed):
+        raise ApiError(422, "Invalid path", [
+            f"`{path}` is not a file of execution {execution_id} "
+            f"(its files are under kestra:///{allowed[0]}/)"])
+    try:
+        data = await asyncio.to_thread(api.storage.get, wanted)
+    except FileNotFoundError:
+        raise not_found(f"No file at `{path}`") from None
+    name = PurePosixPath(wanted).name
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# ---------------------------------------------------------------- control
+
+@router.delete("/executions/{execution_id}/kill", status_code=202,
+               summary="Kill an execution: KILLING, then KILLED once its tasks stopped")
+async def kill(request: Request, execution_id: str) -> Response:
+    api = api_of(request)
+    execution = await _existing(api, execution_id)
+    if execution.state.terminal:
+        raise ApiError(409, f"Execution {execution_id} is already finished "
+                            f"({execution.state.current}), it cannot be killed")
+    await api.send_event(ev.Kill(str(uuid.uuid4()), _now(), execution_id))
+    return Response(status_code=202)
+
+
+@router.post("/executions/{execution_id}/resume", status_code=204, openapi_extra=FILE_BODY,
+             summary="Resume a PAUSED execution (multipart: the Pause task's onResume inputs)")
+async def resume(request: Request, execution_id: str) -> Response:
+    api = api_of(request)
+    execution = await _existing(api, execution_id)
+    if execution.state.current != "PAUSED":
+        raise ApiError(409, f"Execution {execution_id} is {execution.state.current}, not PAUSED")
+    form = await request.form()
+    inputs = {k: v for k, v in form.items() if isinstance(v, str)}
+    await api.send_event(ev.Resume(str(uuid.uuid4()), _now(), execution_id, inputs=inputs))
+    return Response(status_code=204)
+
+
+@router.post("/executions/{execution_id}/restart", summary="Restart a FAILED or KILLED "
+             "execution from its failed task runs")
+async def restart(request: Request, execution_id: str) -> Any:
+    api = api_of(request)
+    execution = await _existing(api, execution_id)
+    if execution.state.current not in ("FAILED", "KILLED"):
+        raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
+                            "FAILED or KILLED execution can be restarted")
+    await api.send_event(ev.Restart(str(uuid.uuid4()), _now(), execution_id))
+    return execution_json(execution)
+
+
+@router.post("/executions/{execution_id}/replay", summary="A new execution with the same inputs "
+             "(from the start, or from `taskRunId`)")
+async def replay(request: Request, execution_id: str, taskRunId: str | None = None) -> Any:  # noqa: N803
+    api = api_of(request)
+    execution = await _existing(api, execution_id)
+    if not execution.state.terminal:
+        raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
+                            "finished execution can be replayed")
+    if taskRunId is not None and execution.index_of(taskRunId) is None:
+        raise ApiError(422, "Invalid taskRunId", [f"execution {execution_id} has no task run {taskRunId}"])
+    new_id = new_execution_id()
+    await api.send_event(ev.Replay(str(uuid.uuid4()), _now(), execution_id,
+                                   new_execution_id=new_id, task_run_id=taskRunId))
+    replayed = Execution(id=new_id, namespace=execution.namespace, flow_id=execution.flow_id,
+                         flow_revision=execution.flow_revision, tenant_id=execution.tenant_id,
+                         state=State.created(_now()), inputs=execution.inputs,
+                         labels=execution.labels, original_id=execution.id)
+    return execution_json(replayed)
+
+
+# ---------------------------------------------------------------- create
+
+@router.post("/executions/{namespace}/{flow_id}", openapi_extra=FILE_BODY,
+             summary="Start an execution: inputs as multipart fields and files; `wait=true` "
+                     "answers once it has ended")
+async def create(request: Request, namespace: str, flow_id: str, wait: bool = False,
+                 labels: list[str] = Query(default=[]), revision: int | None = None,
+                 scheduleDate: str | None = None,  # noqa: N803
+                 tenant: str = Depends(tenant_of)) -> Any:
+    api = api_of(request)
+    flow = _executable(api, namespace, flow_id, revision, tenant)
+    schedule = _schedule(scheduleDate)
+    execution_id = new_execution_id()
+    inputs = await _typed_inputs(api, flow, execution_id, request)
+    given_labels = _labels(labels)
+    event = ev.ExecutionRequested(
+        id=str(uuid.uuid4()), at=_now(), execution_id=execution_id, namespace=flow.namespace,
+        flow_id=flow.id, flow_revision=flow.revision or 1, tenant_id=flow.tenant_id,
+        inputs=inputs, labels=given_labels, schedule_date=schedule)
+    subscription = api.view.hub.subscribe(execution_key(execution_id)) if wait else None
+    try:
+        await api.send_event(event)
+        if subscription is not None:
+            first = await current_execution(api, execution_id, subscription, 365 * 24 * 3600.0)
+            assert first is not None
+            return await until_finished(subscription, first)
+    finally:
+        if subscription is not None:
+            api.view.hub.unsubscribe(subscription)
+    created = Execution(id=execution_id, namespace=flow.namespace, flow_id=flow.id,
+                        flow_revision=flow.revision or 1, tenant_id=flow.tenant_id,
+                        state=State.created(event.at), inputs=inputs,
+                        labels={**{k: v for k, v in flow.labels.items() if not k.startswith("system.")},
+                                **given_labels},
+                        schedule_date=None if schedule is None else _date(scheduleDate, "scheduleDate"))
+    body = execution_json(created)
+    body["url"] = f"/ui/executions/{flow.namespace}/{flow.id}/{execution_id}"
+    return JSONResponse(body)
+
+
+def _executable(api: Api, namespace: str, flow_id: str, revision: int | None, tenant: str) -> Flow:
+    flow = api.flows.get(namespace, flow_id, revision, tenant_id_of(tenant))
+    if flow is None:
+        which = "" if revision is None else f" revision {revision}"
+        raise not_found(f"Flow {namespace}.{flow_id}{which} not found")
+    if flow.disabled:
+        raise ApiError(409, f"Flow {namespace}.{flow_id} is disabled: it cannot be executed")
+    return flow
+
+
+def _schedule(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(422, "Invalid scheduleDate", [f"`{text}` is not an ISO-8601 date-time"]) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+async def _typed_inputs(api: Api, flow: Flow, execution_id: str, request: Request) -> dict[str, Any]:
+    """The form's fields and files typed as the flow declares; 422 naming each bad input."""
+    form = await request.form()
+    given: dict[str, Any] = {}
+    uploads: dict[str, tuple[str, bytes]] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            uploads[name] = (value.filename or name, await value.read())
+            given[name] = value.filename or name
+        else:
+            given[name] = value
+    file_inputs = {i.id for i in flow.inputs if i.type == "FILE"}
+    errors = [f"Invalid input for `{name}`, expected a file upload (multipart file part), "
+              f"got a text field" for name in file_inputs
+              if name in given and name not in uploads and not str(given[name]).startswith("kestra://")]
+    if errors:
+        raise ApiError(422, "Invalid inputs", errors)
+
+    def store_file(input_id: str, _value: Any) -> str:
+        filename, data = uploads[input_id]
+        return api.storage.put(input_file_uri_path(flow.namespace, flow.id, execution_id,
+                                                   input_id, filename), data)
+
+    try:
+        return await asyncio.to_thread(type_inputs, flow.inputs, given, store_file=store_file)
+    except InputError as error:
+        raise ApiError(422, "Invalid inputs", error.errors) from None
+    except ValueError as error:
+        raise ApiError(422, "Invalid inputs", [str(error)]) from None

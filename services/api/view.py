@@ -1,0 +1,228 @@
+"""The API's local view of `executions` and `logs`, materialised into RocksDB by a thread.
+
+Every API replica reads every partition itself (no consumer group: each needs everything)
+from the offsets its store holds, so a restart resumes where it stopped and replicas agree
+once they have read the same records. Each batch is written with its offsets, then
+announced to the HTTP handlers waiting on it (follow, wait=true) through a `Hub`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+from ostinato.execution.model import Execution
+from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.messages import consume_ready
+from ostinato.logging import get_logger
+from ostinato.store.view import ViewBatch, ViewStore, log_key
+from ostinato.wire import records as rec
+from ostinato.wire.codec import Codec, MalformedRecord
+from services.api.kestra_json import execution_json, log_json, summary_of
+
+log = get_logger(component="api-view")
+
+TOPICS = ("executions", "logs")
+CACHE_SIZE = 2000
+
+
+@dataclass(eq=False)
+class Subscription:
+    key: str
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+
+
+class Hub:
+    """Hands what the view thread applies to the asyncio handlers that subscribed to it."""
+
+    def __init__(self) -> None:
+        self._subscriptions: dict[str, set[Subscription]] = {}
+        self._lock = threading.Lock()
+
+    def subscribe(self, key: str, queue: asyncio.Queue[Any] | None = None) -> Subscription:
+        """Call from the event loop; items published after this call are delivered (to
+        `queue` when given, so one handler can wait on several keys)."""
+        subscription = Subscription(key, asyncio.get_running_loop())
+        if queue is not None:
+            subscription.queue = queue
+        with self._lock:
+            self._subscriptions.setdefault(key, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            subscribers = self._subscriptions.get(subscription.key)
+            if subscribers is not None:
+                subscribers.discard(subscription)
+                if not subscribers:
+                    del self._subscriptions[subscription.key]
+
+    def wanted(self, key: str) -> bool:
+        with self._lock:
+            return key in self._subscriptions
+
+    def publish(self, key: str, item: Any) -> None:
+        with self._lock:
+            subscribers = list(self._subscriptions.get(key, ()))
+        for subscription in subscribers:
+            try:
+                subscription.loop.call_soon_threadsafe(subscription.queue.put_nowait, item)
+            except RuntimeError:  # its loop is closed: the handler is gone
+                self.unsubscribe(subscription)
+
+
+def execution_key(execution_id: str) -> str:
+    return f"execution/{execution_id}"
+
+
+def logs_key(execution_id: str) -> str:
+    return f"logs/{execution_id}"
+
+
+class ExecutionView:
+    """Start with `start()`; `caught_up` once every partition was read to its end once."""
+
+    def __init__(self, settings: KafkaSettings, codec: Codec, data_dir: Path) -> None:
+        self._settings = settings
+        self._codec = codec
+        self.store = ViewStore(data_dir / "view")
+        self.hub = Hub()
+        self._cache: OrderedDict[str, Execution] = OrderedDict()
+        self._stop = threading.Event()
+        self._caught_up = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="api-view", daemon=True)
+        self.gaps = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.store.close()
+
+    @property
+    def caught_up(self) -> bool:
+        return self._caught_up.is_set()
+
+    def wait_caught_up(self, timeout: float) -> bool:
+        return self._caught_up.wait(timeout)
+
+    # ---------------------------------------------------------------- reads
+
+    def execution(self, execution_id: str) -> Execution | None:
+        value = self.store.execution(execution_id)
+        if value is None:
+            return None
+        _, record = self._codec.decode(value, expected="Execution")
+        return rec.execution_from_record(record)
+
+    def summaries(self) -> Iterator[dict[str, Any]]:
+        return self.store.summaries()
+
+    def logs(self, execution_id: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        """(key, log entry JSON) of an execution's logs, in the order they were written."""
+        return self.store.logs(execution_id)
+
+    # ---------------------------------------------------------------- the reader
+
+    def _follow(self) -> None:
+        consumer = Consumer(self._settings.consumer(None, **{"fetch.wait.max.ms": 20}))
+        at_end: dict[tuple[str, int], bool] = {}
+        assignment = []
+        for topic in TOPICS:
+            name = self._settings.topic(topic)
+            partitions = consumer.list_topics(name, timeout=30).topics[name].partitions
+            for partition in partitions:
+                assignment.append(TopicPartition(name, partition, self.store.offset(topic, partition)))
+                at_end[(name, partition)] = False
+        consumer.assign(assignment)
+        try:
+            while not self._stop.is_set():
+                messages = consume_ready(consumer, 1000, 0.1)
+                records = []
+                for message in messages:
+                    error = message.error()
+                    if error is None:
+                        records.append(message)
+                    elif error.code() == KafkaError._PARTITION_EOF:
+                        at_end[(message.topic(), message.partition())] = True
+                    else:
+                        log.warning("read error", error=str(error))
+                        time.sleep(0.2)
+                if records:
+                    self._apply(records)
+                if not self._caught_up.is_set() and all(at_end.values()):
+                    log.info("view caught up with executions and logs")
+                    self._caught_up.set()
+        except Exception:
+            log.exception("the view reader stopped")
+            raise
+        finally:
+            consumer.close()
+
+    def _apply(self, messages: list[Any]) -> None:
+        batch = ViewBatch()
+        touched: dict[str, Execution] = {}
+        new_logs: list[tuple[bytes, dict[str, Any]]] = []
+        prefix = len(self._settings.topic_prefix)
+        for message in messages:
+            topic = (message.topic() or "")[prefix:]
+            batch.offsets[(topic, message.partition())] = message.offset() + 1
+            value = message.value()
+            if value is None:
+                continue
+            try:
+                name, record = self._codec.decode(value)
+            except MalformedRecord as error:
+                log.error("malformed record skipped", topic=topic, offset=message.offset(),
+                          reason=error.reason)
+                continue
+            if name == "LogEntry":
+                entry = log_json(rec.log_entry_from_record(record))
+                key = log_key(record["executionId"], message.partition(), message.offset())
+                batch.logs[key] = entry
+                new_logs.append((key, entry))
+            elif name in ("Execution", "ExecutionUpdate"):
+                execution = self._fold(record, touched)
+                if execution is not None:
+                    touched[execution.id] = execution
+        for execution in touched.values():
+            batch.executions[execution.id] = self._codec.encode("Execution", rec.execution_record(execution))
+            batch.summaries[execution.id] = summary_of(execution)
+        self.store.write(batch)
+        for execution in touched.values():
+            if self.hub.wanted(execution_key(execution.id)):
+                self.hub.publish(execution_key(execution.id),
+                                 (execution_json(execution), execution.finished))
+        for key, entry in new_logs:
+            self.hub.publish(logs_key(entry["executionId"]), (key, entry))
+
+    def _fold(self, record: dict[str, Any], touched: dict[str, Execution]) -> Execution | None:
+        execution_id = record["id"]
+        current = touched.get(execution_id) or self._cached(execution_id)
+        try:
+            execution = rec.apply_execution_update(current, record)
+        except ValueError as error:
+            # an update missing (a compacted topic read mid-execution): keep what is known;
+            # the whole record written when the execution ends puts it right
+            self.gaps += 1
+            log.warning("execution update does not follow, kept the last view", reason=str(error))
+            return current
+        self._cache[execution_id] = execution
+        self._cache.move_to_end(execution_id)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return execution
+
+    def _cached(self, execution_id: str) -> Execution | None:
+        execution = self._cache.get(execution_id)
+        return execution if execution is not None else self.execution(execution_id)
