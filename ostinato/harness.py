@@ -121,6 +121,8 @@ class ServiceRunner:
         self.flows: dict[tuple[str, str], Flow] = {}
         self._producer = Producer(settings.producer())
         self._known = self.client.deployed_revisions()
+        #: the API's base URL when the stack runs one (webhook cases call it)
+        self.api_url: str | None = None
 
     @property
     def now(self) -> datetime:

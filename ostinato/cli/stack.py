@@ -63,13 +63,15 @@ class LocalStack:
         for name in self.services:
             self.spawn(name)
 
-    def spawn(self, name: str, *, instance: str = "", extra: list[str] | None = None) -> ServiceProcess:
-        """Start one more service process (`instance` names its data dir and log file)."""
-        service = self._spawn(name, instance, list(extra or []))
+    def spawn(self, name: str, *, instance: str = "", extra: list[str] | None = None,
+              env: dict[str, str] | None = None) -> ServiceProcess:
+        """Start one more service process (`instance` names its data dir and log file; `env`
+        adds to the stack's environment for this process only)."""
+        service = self._spawn(name, instance, list(extra or []), dict(env or {}))
         self.processes.append(service)
         return service
 
-    def _spawn(self, name: str, instance: str, extra: list[str]) -> ServiceProcess:
+    def _spawn(self, name: str, instance: str, extra: list[str], own_env: dict[str, str]) -> ServiceProcess:
         label = name + (f"-{instance}" if instance else "")
         command = [sys.executable, "-m", "ostinato", name]
         if name == "executor":
@@ -77,13 +79,13 @@ class LocalStack:
         if name == "worker":
             command += ["--data-dir", str(self.data_dir / label),
                         "--storage-dir", str(self.storage_dir), "--slots", str(self.worker_slots)]
-        command += extra
         if name == "scheduler":
             command += ["--data-dir", str(self.data_dir / label)]
         if name == "api":
             command += ["--port", str(self.api_port), "--data-dir", str(self.data_dir / label),
                         "--storage-dir", str(self.storage_dir)]
-        env = {**os.environ, **self.env,
+        command += extra  # last: an option given here wins over the defaults above
+        env = {**os.environ, **self.env, **own_env,
                "OSTINATO_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                "OSTINATO_SESSION_TIMEOUT_MS": str(self.session_timeout_ms),
                "OSTINATO_MANAGEMENT_PORT": "0",  # several services on one machine

@@ -65,7 +65,7 @@ def flow_json(revision: FlowRevision, flow: Flow | None = None, *, source: bool 
     `source` (`flow` is the parsed revision; None for a deletion, which keeps the ids)."""
     out: dict[str, Any] = {}
     if flow is not None:
-        out.update(flow.model_dump(by_alias=True, exclude_none=True, mode="json"))
+        out.update(flow.model_dump(by_alias=True, exclude_none=True, mode="json", serialize_as_any=True))
     out.update({"id": revision.id, "namespace": revision.namespace, "revision": revision.revision,
                 "deleted": revision.deleted, "updated": iso(revision.updated),
                 "tenantId": revision.tenant_id})

@@ -145,6 +145,8 @@ class ExecutionView:
                 assignment.append(TopicPartition(name, partition, self.store.offset(topic, partition)))
                 at_end[(name, partition)] = False
         consumer.assign(assignment)
+        log.info("view reading", partitions=len(assignment),
+                 resumed_from=sum(tp.offset for tp in assignment))
         try:
             while not self._stop.is_set():
                 messages = consume_ready(consumer, 1000, 0.1)

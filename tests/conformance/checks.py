@@ -342,7 +342,33 @@ def _case_flow_trigger(case: Case, runner: CorpusRunner, flow: Any, tmp_path: Pa
     matches(listener.trigger["variables"], variables)
 
 
+def _case_webhook(case: Case, runner: CorpusRunner, flow: Any, tmp_path: Path) -> None:
+    """The three calls of Kestra's ExecutionControllerTest#webhook, over HTTP to the API
+    (the corpus describes them in prose; `api_url` is set by the services corpus)."""
+    import httpx
+
+    api_url = getattr(runner, "api_url", None)
+    assert api_url, "the webhook cases need the API (runner.api_url)"
+    url = f"{api_url}/api/v1/executions/webhook/{flow.namespace}/{flow.id}/a-secret-key"
+    calls = [
+        lambda: httpx.post(url, params=[("name", "john"), ("age", "12"), ("age", "13")],
+                           json={"a": 1, "b": True}, timeout=30),
+        lambda: httpx.put(url, json=[{"a": 1, "b": True}], timeout=30),
+        lambda: httpx.post(url, content=b"bla", timeout=30),
+    ]
+    answer = calls[case.index]()
+    assert answer.status_code == 200, answer.text
+    execution = runner.wait_finished(answer.json()["id"])
+    asserted = case.asserted
+    for name, expected in asserted["trigger_variables"].items():
+        matches(execution.trigger["variables"][name], expected)
+    labels = list(execution.labels.items())
+    for index, expected in (asserted.get("labels_by_index") or {}).items():
+        matches(dict([labels[index]]), expected)
+
+
 SPECIAL: dict[str, Callable[[Case, CorpusRunner, Any, Path], None]] = {
+    "webhook.yaml": _case_webhook,
     "pause_no_tasks.yaml": _case_pause,
     "pause-delay.yaml": _case_pause,
     "pause-timeout.yaml": _case_pause,

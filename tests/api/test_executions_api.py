@@ -1,0 +1,237 @@
+"""Executions over HTTP: create (inputs, files, labels, wait, scheduleDate), get, search,
+follow, kill, resume, restart, replay, files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import httpx
+
+from tests.api.conftest import ApiServer
+from tests.api.helpers import deploy, ended, read_events, wait_execution
+
+HELLO = """id: hello
+namespace: company.team
+inputs:
+  - id: name
+    type: STRING
+  - id: count
+    type: INT
+    defaults: 1
+tasks:
+  - id: greet
+    type: io.kestra.plugin.core.debug.Return
+    format: "hello {{ inputs.name }} x{{ inputs.count }}"
+outputs:
+  - id: greeting
+    type: STRING
+    value: "{{ outputs.greet.value }}"
+"""
+
+
+def test_kestra_curl_habit_wait_true_returns_the_finished_execution(api: ApiServer) -> None:
+    deploy(api, HELLO)
+    # curl -X POST -F 'name=x' http://localhost:8080/api/v1/main/executions/company.team/hello?wait=true
+    url = f"{api.base_url}/api/v1/main/executions/company.team/hello?wait=true"
+    if shutil.which("curl"):
+        result = subprocess.run(["curl", "-s", "-X", "POST", "-F", "name=x", url],
+                                capture_output=True, text=True, timeout=60)
+        execution = json.loads(result.stdout)
+    else:  # no curl on this machine: the same multipart request
+        execution = httpx.post(url, files={"name": (None, "x")}, timeout=60).json()
+    assert execution["state"]["current"] == "SUCCESS"
+    assert execution["outputs"] == {"greeting": "hello x x1"}
+    assert execution["inputs"] == {"name": "x", "count": 1}
+    assert [h["state"] for h in execution["state"]["histories"]][-1] == "SUCCESS"
+    assert execution["taskRunList"][0]["taskId"] == "greet"
+
+
+def test_create_answers_at_once_and_get_follows(api: ApiServer) -> None:
+    deploy(api, HELLO)
+    created = api.http.post(api.url("/executions/company.team/hello"), data={"name": "y"},
+                            params=[("labels", "team:api"), ("labels", "run:1")])
+    assert created.status_code == 200, created.text
+    body = created.json()
+    assert body["state"]["current"] == "CREATED" and body["inputs"] == {"name": "y", "count": 1}
+    assert {"key": "team", "value": "api"} in body["labels"]
+    done = wait_execution(api, body["id"], ended, what="the execution to end")
+    assert done["state"]["current"] == "SUCCESS"
+    assert {"key": "run", "value": "1"} in done["labels"]
+
+
+def test_invalid_input_answers_422_naming_it_and_starts_nothing(api: ApiServer) -> None:
+    deploy(api, HELLO)
+    before = api.http.get(api.url("/executions/search"), params={"namespace": "company.team",
+                                                                 "flowId": "hello"}).json()["total"]
+    bad = api.http.post(api.url("/executions/company.team/hello"), data={"name": "z", "count": "many"})
+    assert bad.status_code == 422
+    assert bad.json()["message"] == "Invalid inputs"
+    assert any("`count`" in d for d in bad.json()["details"]), bad.json()
+    missing = api.http.post(api.url("/executions/company.team/hello"))
+    assert missing.status_code == 422 and any("`name`" in d for d in missing.json()["details"])
+    time.sleep(0.5)  # give a wrongly started execution the time to show up in the view
+    after = api.http.get(api.url("/executions/search"), params={"namespace": "company.team",
+                                                                "flowId": "hello"}).json()["total"]
+    assert after == before
+
+
+def test_unknown_flow_and_execution_answer_404_with_a_json_body(api: ApiServer) -> None:
+    answer = api.http.post(api.url("/executions/company.team/nope"))
+    assert answer.status_code == 404 and answer.json() == {
+        "message": "Flow company.team.nope not found", "details": []}
+    missing = api.http.get(api.url("/executions/doesNotExist"))
+    assert missing.status_code == 404 and "doesNotExist" in missing.json()["message"]
+
+
+def test_file_input_is_uploaded_and_downloaded(api: ApiServer) -> None:
+    deploy(api, """id: files
+namespace: api.files
+inputs:
+  - id: doc
+    type: FILE
+tasks:
+  - id: size
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.doc }}"
+""")
+    content = b"line one\nline two\n" * 100
+    execution = api.http.post(api.url("/executions/api.files/files"), params={"wait": "true"},
+                              files={"doc": ("notes.txt", content, "text/plain")}).json()
+    assert execution["state"]["current"] == "SUCCESS"
+    uri = execution["inputs"]["doc"]
+    assert uri.startswith("kestra:///api/files/files/executions/") and uri.endswith("/notes.txt")
+    download = api.http.get(api.url(f"/executions/{execution['id']}/file"), params={"path": uri})
+    assert download.status_code == 200 and download.content == content
+    other = api.http.post(api.url("/executions/api.files/files"), params={"wait": "true"},
+                          files={"doc": ("b.txt", b"b", "text/plain")}).json()
+    refused = api.http.get(api.url(f"/executions/{other['id']}/file"), params={"path": uri})
+    assert refused.status_code == 422 and "not a file of execution" in refused.json()["details"][0]
+    escape = api.http.get(api.url(f"/executions/{execution['id']}/file"),
+                          params={"path": uri.rsplit("/", 1)[0] + "/../../../../x"})
+    assert escape.status_code == 422
+    text_for_file = api.http.post(api.url("/executions/api.files/files"), data={"doc": "plain"})
+    assert text_for_file.status_code == 422 and "`doc`" in text_for_file.json()["details"][0]
+
+
+def test_search_filters_pages_and_sorts(api: ApiServer) -> None:
+    flow_id = f"searched-{uuid.uuid4().hex[:6]}"
+    deploy(api, f"""id: {flow_id}
+namespace: api.search
+inputs:
+  - id: fail
+    type: BOOLEAN
+tasks:
+  - id: maybe
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{{{ inputs.fail }}}}"
+""")
+    ids = []
+    for i, fail in enumerate([False, True, False]):
+        ids.append(api.http.post(api.url(f"/executions/api.search/{flow_id}"),
+                                 data={"fail": str(fail).lower()}, params={"wait": "true", "labels": f"n:{i}"}).json()["id"])
+    search = api.url("/executions/search")
+    everything = api.http.get(search, params={"namespace": "api", "flowId": flow_id}).json()
+    assert everything["total"] == 3
+    assert [e["id"] for e in everything["results"]] == ids[::-1], "newest first by default"
+    failed = api.http.get(search, params={"flowId": flow_id, "state": "FAILED"}).json()
+    assert [e["id"] for e in failed["results"]] == [ids[1]]
+    labelled = api.http.get(search, params={"flowId": flow_id, "labels": "n:2"}).json()
+    assert [e["id"] for e in labelled["results"]] == [ids[2]]
+    page = api.http.get(search, params={"flowId": flow_id, "size": 2, "page": 2,
+                                        "sort": "state.startDate:asc"}).json()
+    assert page["total"] == 3 and [e["id"] for e in page["results"]] == [ids[2]]
+    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    assert api.http.get(search, params={"flowId": flow_id, "startDate": future}).json()["total"] == 0
+    assert api.http.get(search, params={"flowId": flow_id, "endDate": future}).json()["total"] == 3
+    bad = api.http.get(search, params={"startDate": "yesterday"})
+    assert bad.status_code == 422 and "startDate" in bad.json()["message"]
+
+
+def test_follow_streams_progress_then_end(api: ApiServer) -> None:
+    deploy(api, """id: slow-steps
+namespace: api.follow
+tasks:
+  - id: one
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT0.3S
+  - id: two
+    type: io.kestra.plugin.core.debug.Return
+    format: two
+""")
+    execution_id = api.http.post(api.url("/executions/api.follow/slow-steps")).json()["id"]
+    events = read_events(api, f"/executions/{execution_id}/follow")
+    ids = [event_id for event_id, _ in events]
+    assert ids[-1] == "end" and set(ids[:-1]) == {"progress"} and len(ids) >= 3
+    assert events[-1][1]["state"]["current"] == "SUCCESS"
+    assert [r["taskId"] for r in events[-1][1]["taskRunList"]] == ["one", "two"]
+    seen_states = [data["state"]["current"] for _, data in events]
+    assert "RUNNING" in seen_states
+    # a finished execution: only `end`
+    again = read_events(api, f"/executions/{execution_id}/follow")
+    assert [event_id for event_id, _ in again] == ["end"]
+
+
+def test_kill_resume_restart_replay(api: ApiServer) -> None:
+    deploy(api, """id: control
+namespace: api.control
+inputs:
+  - id: word
+    type: STRING
+    defaults: again
+tasks:
+  - id: approve
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: reason
+        type: STRING
+  - id: flaky
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ taskrun.attemptsCount == 0 }}"
+  - id: echo
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.word }} {{ outputs.approve.onResume.reason }}"
+""")
+    execution_id = api.http.post(api.url("/executions/api.control/control")).json()["id"]
+    wait_execution(api, execution_id, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
+    assert api.http.post(api.url(f"/executions/{execution_id}/restart")).status_code == 409
+    resumed = api.http.post(api.url(f"/executions/{execution_id}/resume"), data={"reason": "ok"})
+    assert resumed.status_code == 204, resumed.text
+    failed = wait_execution(api, execution_id, ended, what="the failure after resume")
+    assert failed["state"]["current"] == "FAILED"
+    assert api.http.post(api.url(f"/executions/{execution_id}/resume")).status_code == 409
+    restart = api.http.post(api.url(f"/executions/{execution_id}/restart"))
+    assert restart.status_code == 200 and restart.json()["id"] == execution_id
+    restarted = wait_execution(api, execution_id, lambda e: e["state"]["current"] == "SUCCESS",
+                               what="the restart to succeed")
+    echo = [r for r in restarted["taskRunList"] if r["taskId"] == "echo"][0]
+    assert echo["outputs"] == {"value": "again ok"}
+    replay = api.http.post(api.url(f"/executions/{execution_id}/replay"))
+    assert replay.status_code == 200
+    replayed_id = replay.json()["id"]
+    assert replayed_id != execution_id
+    replayed = wait_execution(api, replayed_id, lambda e: e["state"]["current"] == "PAUSED",
+                              what="the replay to pause")
+    assert replayed["originalId"] == execution_id and replayed["inputs"] == {"word": "again"}
+    killed = api.http.delete(api.url(f"/executions/{replayed_id}/kill"))
+    assert killed.status_code == 202
+    done = wait_execution(api, replayed_id, ended, what="the kill")
+    assert done["state"]["current"] == "KILLED"
+    assert api.http.delete(api.url(f"/executions/{replayed_id}/kill")).status_code == 409
+    assert api.http.delete(api.url("/executions/nobody/kill")).status_code == 404
+
+
+def test_schedule_date_delays_the_start(api: ApiServer) -> None:
+    deploy(api, HELLO)
+    at = datetime.now(timezone.utc) + timedelta(seconds=2)
+    created = api.http.post(api.url("/executions/company.team/hello"), data={"name": "later"},
+                            params={"scheduleDate": at.isoformat()}).json()
+    done = wait_execution(api, created["id"], ended, what="the scheduled execution")
+    running = [h["date"] for h in done["state"]["histories"] if h["state"] == "RUNNING"][0]
+    started = datetime.fromisoformat(running.replace("Z", "+00:00"))
+    assert started >= at - timedelta(milliseconds=50), (started, at)
+    assert done["scheduleDate"] is not None
