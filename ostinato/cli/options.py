@@ -1,4 +1,5 @@
-"""Options shared by commands; every one also reads an `OSTINATO_...` environment variable."""
+"""Options shared by commands; each also reads an `OSTINATO_...` environment variable (except
+the --server of `run` and `flow deploy`, which switches them from Kafka to the API)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Callable
 
 import click
 
+from ostinato.cli.api_client import ApiClient
 from ostinato.kafka.config import KafkaSettings
 from ostinato.logging import configure_logging
 from ostinato.wire.codec import Codec, codec_for
@@ -114,3 +116,43 @@ def wraps_kwargs(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(**kwargs: Any) -> Any:
         return func(kwargs)
     return wrapper
+
+
+def api_options(*, server_required: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--server, --tenant, --user, --password: where the REST API is and how to log in.
+    With `server_required=False` (`run`, `flow deploy`) --server has no default and no
+    environment variable: without it those commands talk to Kafka."""
+    if server_required:
+        server = click.option("--server", envvar=_env("SERVER"), show_envvar=True,
+                              default="http://localhost:8080", show_default=True,
+                              help="URL of the ostinato API.")
+    else:
+        server = click.option("--server", default=None, metavar="URL",
+                              help="Go through the ostinato API at this URL instead of Kafka.")
+    options = [
+        server,
+        click.option("--tenant", envvar=_env("TENANT"), show_envvar=True, default="main",
+                     show_default=True, help="Tenant in the API's paths."),
+        click.option("--user", envvar=_env("API_USER"), show_envvar=True, default=None,
+                     help="User for the API's HTTP basic authentication."),
+        click.option("--password", envvar=_env("API_PASSWORD"), show_envvar=True, default=None,
+                     help="Password for the API's HTTP basic authentication."),
+    ]
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return decorate
+
+
+def api_client_of(kwargs: dict[str, Any]) -> ApiClient | None:
+    """The API client from the api options (popping them from `kwargs`); None without --server."""
+    server, tenant = kwargs.pop("server"), kwargs.pop("tenant")
+    user, password = kwargs.pop("user"), kwargs.pop("password")
+    if not server:
+        return None
+    if password is not None and user is None:
+        raise click.UsageError("--password needs --user (or OSTINATO_API_USER)")
+    auth = (user, password or "") if user is not None else None
+    return ApiClient(server, tenant=tenant, auth=auth)
