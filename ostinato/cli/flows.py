@@ -8,8 +8,16 @@ from typing import Any
 
 import click
 
-from ostinato.cli.options import codec_of, kafka_options, kafka_settings, wraps_kwargs
-from ostinato.flow.parser import validate_flow
+from ostinato.cli.api_client import ApiClient, ApiError, exit_on_api_error
+from ostinato.cli.options import (
+    api_client_of,
+    api_options,
+    codec_of,
+    kafka_options,
+    kafka_settings,
+    wraps_kwargs,
+)
+from ostinato.flow.parser import parse_flow, validate_flow
 
 
 def _files(paths: tuple[Path, ...]) -> list[Path]:
@@ -46,14 +54,18 @@ def validate(files: tuple[Path, ...]) -> None:
 
 @flow.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@api_options(server_required=False)
 @kafka_options
 @wraps_kwargs
 def deploy(kwargs: dict[str, Any]) -> None:
-    """Publish flows (files or folders) to the flows topic; an unchanged flow keeps its revision."""
+    """Publish flows (files or folders) to the flows topic, or through the API with --server;
+    an unchanged flow keeps its revision. Exit 2 if a flow is invalid (none is deployed when
+    the local check finds one)."""
     from ostinato.kafka.client import BusClient
     from ostinato.kafka.topics import ensure_all_topics
 
     files = _files(kwargs.pop("paths"))
+    api = api_client_of(kwargs)
     invalid = {p: validate_flow(p.read_text()) for p in files}
     invalid = {p: e for p, e in invalid.items() if e}
     for path, errors in invalid.items():
@@ -62,6 +74,9 @@ def deploy(kwargs: dict[str, Any]) -> None:
             click.echo(f"  {error}", err=True)
     if invalid:
         sys.exit(2)
+    if api is not None:
+        with api, exit_on_api_error():
+            sys.exit(deploy_through_api(api, files))
     settings = kafka_settings(kwargs)
     assert settings is not None
     ensure_all_topics(settings)
@@ -72,3 +87,27 @@ def deploy(kwargs: dict[str, Any]) -> None:
         what = "deployed" if written else "unchanged"
         click.echo(f"{path}: {flow.namespace}.{flow.id} revision {flow.revision} {what}")
     client.close()
+
+
+def deploy_through_api(api: ApiClient, files: list[Path]) -> int:
+    """Deploy each file with `POST /flows`, printing what happened; 2 at the first flow the
+    API rejects (its message and details printed), else 0."""
+    for path in files:
+        source = path.read_text()
+        parsed = parse_flow(source)
+        before = api.get_flow(parsed.namespace, parsed.id)
+        try:
+            answer = api.deploy_flow(source)
+        except ApiError as error:
+            if error.status != 422:
+                raise
+            click.echo(f"{path}: invalid", err=True)
+            click.echo(f"  {error.message}", err=True)
+            for detail in error.details:
+                click.echo(f"  {detail}", err=True)
+            return 2
+        revision = answer.get("revision")
+        what = "unchanged" if before is not None and before.get("revision") == revision else "deployed"
+        click.echo(f"{path}: {answer.get('namespace', parsed.namespace)}.{answer.get('id', parsed.id)} "
+                   f"revision {revision} {what}")
+    return 0

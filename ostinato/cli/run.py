@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,16 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from ostinato.cli.options import codec_of, kafka_options, kafka_settings, wraps_kwargs
-from ostinato.execution.model import Execution
+from ostinato.cli.api_client import ApiClient, ApiError, exit_on_api_error
+from ostinato.cli.options import (
+    api_client_of,
+    api_options,
+    codec_of,
+    kafka_options,
+    kafka_settings,
+    wraps_kwargs,
+)
+from ostinato.execution.model import TERMINAL_STATES, Execution
 from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.parser import FlowValidationError, parse_flow
 from ostinato.kafka.client import BusClient, new_execution_id
@@ -64,10 +74,34 @@ class Progress:
             self.console.print(f"  [{style}]{state:<8}[/{style}] {escape(label)}", highlight=False)
 
     def log(self, entry: LogEntry) -> None:
-        if entry.level in ("ERROR", "WARN", "INFO"):
-            where = entry.task_id or "execution"
-            self.console.print(f"  [dim]{entry.level:<5} {escape(where)}: {escape(entry.message)}[/dim]",
+        self.log_line(entry.level, entry.task_id, entry.message)
+
+    def log_line(self, level: str, task_id: str | None, message: str) -> None:
+        if level in ("ERROR", "WARN", "INFO"):
+            where = task_id or "execution"
+            self.console.print(f"  [dim]{level:<5} {escape(where)}: {escape(message)}[/dim]",
                                highlight=False)
+
+
+def execution_of(data: dict[str, Any]) -> Execution:
+    """An Execution from the API's JSON (Kestra's, without ostinato's bookkeeping); task runs
+    that leave out their execution id, namespace or flow id get the execution's."""
+    runs = [{"executionId": data["id"], "namespace": data["namespace"], "flowId": data["flowId"], **run}
+            for run in data.get("taskRunList") or []]
+    return Execution.from_dict({**data, "taskRunList": runs})
+
+
+def show_final(console: Console, final: dict[str, Any], as_json: bool) -> int:
+    """The final state (stderr), then the execution's JSON or its outputs; the exit code:
+    0 for SUCCESS or WARNING, else 1."""
+    state = final["state"]["current"]
+    style = STATE_STYLE.get(state, "white")
+    console.print(f"final state: [{style}]{state}[/{style}]", highlight=False)
+    if as_json:
+        print(json.dumps(final, indent=2, ensure_ascii=False))
+    elif final.get("outputs"):
+        console.print(f"outputs: {json.dumps(final['outputs'], ensure_ascii=False)}", highlight=False)
+    return 0 if state in ("SUCCESS", "WARNING") else 1
 
 
 @click.command()
@@ -80,12 +114,14 @@ class Progress:
 @click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Embedded stack only: keep its state here (default: a temporary folder).")
+@api_options(server_required=False)
 @kafka_options
 @wraps_kwargs
 def run(kwargs: dict[str, Any]) -> None:
     """Run FILE once and show its progress; exit 0 for SUCCESS or WARNING, 1 for another
-    final state, 2 for an invalid flow or input. Without --bootstrap-servers, an embedded
-    broker and the services start for the run (on free ports) and stop after it."""
+    final state, 2 for an invalid flow or input. With --server, through that ostinato API;
+    else without --bootstrap-servers, an embedded broker and the services start for the run
+    (on free ports) and stop after it."""
     console = Console(stderr=True)
     source = kwargs["file"].read_text()
     try:
@@ -97,6 +133,11 @@ def run(kwargs: dict[str, Any]) -> None:
         console.print(f"[red]invalid flow[/red]\n{error}", highlight=False)
         sys.exit(2)
     raw_inputs = _parse_inputs(kwargs["inputs"])
+    api = api_client_of(kwargs)
+    if api is not None:
+        with api, exit_on_api_error():
+            sys.exit(_run_on_api(console, api, flow, source, others, raw_inputs,
+                                 kwargs["as_json"], kwargs["timeout"]))
     settings = kafka_settings(kwargs, required=False)
     codec = codec_of(kwargs)
     with tempfile.TemporaryDirectory(prefix="ostinato-run-") as tmp:
@@ -148,11 +189,116 @@ def _run(console: Console, client: BusClient, flow: Any, source: str,
     final = client.follow(execution_id, on_change=progress, on_log=progress.log,
                           timeout=timeout, start_offsets=start)
     client.close()
-    state = final.state.current
-    style = STATE_STYLE.get(state, "white")
-    console.print(f"final state: [{style}]{state}[/{style}]", highlight=False)
-    if as_json:
-        print(json.dumps(final.to_dict(internal=False), indent=2, ensure_ascii=False))
-    elif final.outputs:
-        console.print(f"outputs: {json.dumps(final.outputs, ensure_ascii=False)}", highlight=False)
-    return 0 if state in ("SUCCESS", "WARNING") else 1
+    return show_final(console, final.to_dict(internal=False), as_json)
+
+
+def _print_invalid(console: Console, what: str, error: ApiError) -> None:
+    console.print(f"[red]{what}[/red]", highlight=False)
+    console.print(escape(error.message), highlight=False)
+    for detail in error.details:
+        console.print(f"  {escape(detail)}", highlight=False)
+
+
+def _run_on_api(console: Console, api: ApiClient, flow: Any, source: str,
+                others: list[tuple[Path, str]], raw_inputs: dict[str, str], as_json: bool,
+                timeout: float | None) -> int:
+    """`run` through the API: deploy, create the execution (FILE inputs uploaded), follow
+    it over server-sent events with its logs beside, show the end."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    fields: dict[str, str] = {}
+    files: dict[str, Path] = {}
+    declared = {decl.id: decl for decl in flow.inputs}
+    for name, value in raw_inputs.items():
+        decl = declared.get(name)
+        if decl is not None and decl.type == "FILE" and not value.startswith("kestra://"):
+            path = Path(value.removeprefix("@"))
+            if not path.is_file():
+                console.print(f"[red]invalid input[/red]\nInvalid input for `{escape(name)}`: "
+                              f"no file {escape(str(path))}", highlight=False)
+                return 2
+            files[name] = path
+        else:
+            fields[name] = value
+    try:
+        for _, text in others:
+            api.deploy_flow(text)
+        deployed = api.deploy_flow(source)
+    except ApiError as error:
+        if error.status != 422:
+            raise
+        _print_invalid(console, "invalid flow", error)
+        return 2
+    try:
+        created = api.create_execution(deployed["namespace"], deployed["id"], fields, files)
+    except ApiError as error:
+        if error.status != 422:
+            raise
+        _print_invalid(console, "invalid input", error)
+        return 2
+    execution_id = created["id"]
+    console.print(f"execution [bold]{execution_id}[/bold] of {created['namespace']}.{created['flowId']} "
+                  f"(revision {created.get('flowRevision', deployed.get('revision'))})", highlight=False)
+    progress = Progress(console)
+    done = threading.Event()
+    logs = threading.Thread(target=_print_logs, args=(api.clone(), execution_id, progress, done),
+                            name="logs", daemon=True)
+    logs.start()
+    try:
+        final = follow_to_end(api, execution_id, progress, deadline)
+        if final is None:
+            console.print(f"[red]execution {execution_id} did not finish within {timeout} s[/red]",
+                          highlight=False)
+            return 1
+        # the server closes the log stream once the execution's logs are sent
+        logs.join(timeout=5.0)
+    finally:
+        done.set()  # a log stream still open prints nothing more
+    return show_final(console, final, as_json)
+
+
+def follow_to_end(api: ApiClient, execution_id: str, progress: Progress,
+                  deadline: float | None = None) -> dict[str, Any] | None:
+    """Follow an execution until its `end` event, showing each change; its final JSON, or
+    None if `deadline` (a time.monotonic() instant) passed first. A stream that closes
+    before `end` (the API restarted ...) is opened again, unless the execution has ended."""
+    empty_streams = 0
+    while True:
+        wait = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        seen = False
+        try:
+            for event_id, data in api.follow_execution(execution_id, timeout=wait):
+                seen = True
+                progress(execution_of(data))
+                if event_id == "end":
+                    return data
+                if deadline is not None and time.monotonic() > deadline:
+                    return None
+        except ApiError as error:
+            if error.status is None and deadline is not None and time.monotonic() >= deadline:
+                return None
+            raise
+        current = api.get_execution(execution_id)
+        if current["state"]["current"] in TERMINAL_STATES:
+            progress(execution_of(current))
+            return current
+        empty_streams = 0 if seen else empty_streams + 1
+        if empty_streams >= 3:
+            raise ApiError(None, f"the API at {api.server} keeps closing the event stream of "
+                                 f"execution {execution_id} before its end")
+        pause = min(0.1 * 2 ** empty_streams, 2.0)
+        if deadline is not None and time.monotonic() + pause >= deadline:
+            return None
+        time.sleep(pause)  # not hammering a server that closes streams
+
+
+def _print_logs(api: ApiClient, execution_id: str, progress: Progress, done: threading.Event) -> None:
+    with api:
+        try:
+            for entry in api.follow_logs(execution_id, min_level="INFO"):
+                if done.is_set():
+                    return
+                progress.log_line(str(entry.get("level")), entry.get("taskId"), str(entry.get("message")))
+        except ApiError as error:
+            if not done.is_set():
+                progress.console.print(f"[dim]logs unavailable: {escape(error.message)}[/dim]",
+                                       highlight=False)
