@@ -1,23 +1,40 @@
-"""`ostinato execution kill|resume ID`: control a running execution through the bus."""
+"""`ostinato execution ...`: kill, resume, restart and replay through the bus; list, get,
+logs and follow through the API."""
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 from confluent_kafka import Producer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
-from ostinato.cli.options import codec_of, kafka_options, kafka_settings, wraps_kwargs
+from ostinato.cli.api_client import ApiClient, exit_on_api_error
+from ostinato.cli.options import (
+    api_client_of,
+    api_options,
+    codec_of,
+    kafka_options,
+    kafka_settings,
+    wraps_kwargs,
+)
+from ostinato.cli.run import STATE_STYLE, Progress, follow_to_end
 from ostinato.decider import events as ev
 from ostinato.wire import records as rec
 
 
 @click.group()
 def execution() -> None:
-    """Control executions: kill, resume, restart, replay."""
+    """Control executions (kill, resume, restart, replay: through Kafka) and look at them
+    (list, get, logs, follow: through the API)."""
 
 
 def _send(kwargs: dict[str, Any], event: ev.Event) -> None:
@@ -34,7 +51,7 @@ def _send(kwargs: dict[str, Any], event: ev.Event) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @execution.command()
@@ -97,3 +114,220 @@ def replay(kwargs: dict[str, Any]) -> None:
     _send(kwargs, ev.Replay(str(uuid.uuid4()), _now(), execution_id, new_execution_id=new_id,
                             task_run_id=task_run_id))
     click.echo(new_id)
+
+
+# ---- through the API: list, get, logs, follow
+
+def _api(kwargs: dict[str, Any]) -> ApiClient:
+    client = api_client_of(kwargs)
+    assert client is not None  # --server has a default
+    return client
+
+
+def _instant(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _when(text: str | None) -> str:
+    """An ISO instant as `YYYY-MM-DD HH:MM:SS` (UTC)."""
+    moment = _instant(text)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def duration(state: dict[str, Any]) -> str:
+    """From the start to the end (or to now while not ended): `850ms`, `12.3s`, `4m05s`,
+    `2h03m`."""
+    start = _instant(state.get("startDate"))
+    if start is None:
+        return ""
+    end = _instant(state.get("endDate")) or _now()
+    seconds = max((end - start).total_seconds(), 0.0)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _styled(state: str) -> str:
+    style = STATE_STYLE.get(state, "white")
+    return f"[{style}]{state}[/{style}]"
+
+
+def _console() -> Console:
+    """Stdout: the terminal's width, or rows that never fold when piped (grep, awk ...)."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 100_000
+    return console
+
+
+def _dumps(data: Any, *, indent: int | None = None) -> str:
+    return json.dumps(data, indent=indent, ensure_ascii=False)
+
+
+@execution.command("list")
+@click.option("--namespace", default=None, help="Only this namespace (and those under it).")
+@click.option("--flow-id", default=None, help="Only executions of this flow.")
+@click.option("--state", default=None, help="Only executions in this state (RUNNING, FAILED ...).")
+@click.option("--size", type=click.IntRange(min=1), default=25, show_default=True,
+              help="How many executions, latest started first.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
+@api_options()
+@wraps_kwargs
+def list_(kwargs: dict[str, Any]) -> None:
+    """List executions through the API: id, namespace, flow, state, start, duration."""
+    with _api(kwargs) as api, exit_on_api_error():
+        answer = api.search_executions(namespace=kwargs["namespace"], flow_id=kwargs["flow_id"],
+                                       state=kwargs["state"], page=kwargs["page"], size=kwargs["size"])
+    if kwargs["as_json"]:
+        click.echo(_dumps(answer, indent=2))
+        return
+    results = answer.get("results") or []
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    # ids and dates whole whatever the width (they are copied); names fold if they must
+    table.add_column("id", no_wrap=True)
+    table.add_column("namespace", overflow="fold")
+    table.add_column("flow", overflow="fold")
+    for column in ("state", "start", "duration"):
+        table.add_column(column, no_wrap=True)
+    for item in results:
+        state = item.get("state") or {}
+        table.add_row(escape(item["id"]), escape(item.get("namespace", "")), escape(item.get("flowId", "")),
+                      _styled(state.get("current", "")), _when(state.get("startDate")), duration(state))
+    console = _console()
+    console.print(table)
+    console.print(f"{len(results)} of {answer.get('total', len(results))} executions",
+                  style="dim")
+
+
+def _task_rows(runs: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Task runs in tree order (children under their parent, creation order among
+    siblings), each with its depth."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    ids = {run["id"] for run in runs}
+    for run in runs:
+        parent = run.get("parentTaskRunId")
+        children.setdefault(parent if parent in ids else None, []).append(run)
+    out: list[tuple[int, dict[str, Any]]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for run in children.get(parent, []):
+            out.append((depth, run))
+            walk(run["id"], depth + 1)
+    walk(None, 0)
+    return out
+
+
+@execution.command()
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the execution as Kestra's JSON.")
+@api_options()
+@wraps_kwargs
+def get(kwargs: dict[str, Any]) -> None:
+    """Show an execution through the API: its state, inputs and outputs, and its task runs."""
+    execution_id = kwargs.pop("execution_id")
+    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found"):
+        data = api.get_execution(execution_id)
+    if kwargs["as_json"]:
+        click.echo(_dumps(data, indent=2))
+        return
+    console = _console()
+    state = data.get("state") or {}
+    console.print(f"[bold]{escape(data['id'])}[/bold]  {escape(data.get('namespace', ''))}."
+                  f"{escape(data.get('flowId', ''))} revision {data.get('flowRevision')}")
+    console.print(f"  state     {_styled(state.get('current', ''))}")
+    console.print(f"  started   {_when(state.get('startDate'))}")
+    if state.get("endDate"):
+        console.print(f"  ended     {_when(state.get('endDate'))}")
+    console.print(f"  duration  {duration(state)}")
+    for key in ("inputs", "outputs"):
+        if data.get(key):
+            console.print(f"  {key:<9} {escape(_dumps(data[key]))}")
+    if data.get("labels"):
+        labels = ", ".join(f"{item['key']}:{item['value']}" for item in data["labels"])
+        console.print(f"  labels    {escape(labels)}")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    for column in ("task", "value", "state", "duration", "attempts", "task run id"):
+        table.add_column(column, overflow="fold", no_wrap=column != "value")
+    for depth, run in _task_rows(data.get("taskRunList") or []):
+        run_state = run.get("state") or {}
+        table.add_row("  " * depth + escape(run.get("taskId", "")),
+                      escape("" if run.get("value") is None else str(run["value"])),
+                      _styled(run_state.get("current", "")), duration(run_state),
+                      str(len(run.get("attempts") or [])), escape(run["id"]))
+    console.print()
+    console.print(table)
+
+
+def _log_line(entry: dict[str, Any]) -> str:
+    return (f"{entry.get('timestamp', '')} {entry.get('level', ''):<5} "
+            f"{entry.get('taskId') or '-'} {entry.get('message', '')}")
+
+
+LEVELS = click.Choice(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], case_sensitive=False)
+
+
+@execution.command()
+@click.argument("execution_id")
+@click.option("--min-level", type=LEVELS, default=None, help="Only lines at this level or above.")
+@click.option("--task-run", "task_run_id", default=None, help="Only the lines of this task run.")
+@click.option("--follow", "-f", is_flag=True,
+              help="Keep printing lines as they come until the execution has ended.")
+@click.option("--json", "as_json", is_flag=True, help="Each line as the API's JSON, one a line.")
+@api_options()
+@wraps_kwargs
+def logs(kwargs: dict[str, Any]) -> None:
+    """Print an execution's logs through the API: `timestamp LEVEL taskId message`."""
+    execution_id = kwargs.pop("execution_id")
+    min_level = kwargs["min_level"].upper() if kwargs["min_level"] else None
+    task_run_id = kwargs["task_run_id"]
+    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found"):
+        if kwargs["follow"]:
+            # the follow stream filters by level only: the task run is filtered here
+            entries: Iterable[dict[str, Any]] = (
+                e for e in api.follow_logs(execution_id, min_level)
+                if task_run_id is None or e.get("taskRunId") == task_run_id)
+        else:
+            entries = api.logs(execution_id, min_level=min_level, task_run_id=task_run_id)
+        for entry in entries:
+            click.echo(_dumps(entry) if kwargs["as_json"] else _log_line(entry))
+
+
+@execution.command()
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print each change's execution as one line of JSON.")
+@api_options()
+@wraps_kwargs
+def follow(kwargs: dict[str, Any]) -> None:
+    """Follow an execution through the API until it ends, showing each task run as it starts
+    and ends; exit 0 if it ended in SUCCESS or WARNING, else 1."""
+    execution_id = kwargs.pop("execution_id")
+    final: dict[str, Any] | None = None
+    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found"):
+        if kwargs["as_json"]:
+            for _, data in api.follow_execution(execution_id):
+                click.echo(_dumps(data))
+                final = data
+        else:
+            console = Console(highlight=False)
+            progress = Progress(console)
+            final = follow_to_end(api, execution_id, progress)
+            assert final is not None  # no deadline
+            console.print(f"final state: {_styled(final['state']['current'])}")
+            if final.get("outputs"):
+                console.print(f"outputs: {escape(_dumps(final['outputs']))}")
+    if final is None or final["state"]["current"] not in ("SUCCESS", "WARNING"):
+        sys.exit(1)
