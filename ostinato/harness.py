@@ -120,7 +120,6 @@ class ServiceRunner:
         self.watcher = Watcher(settings, codec)
         self.flows: dict[tuple[str, str], Flow] = {}
         self._producer = Producer(settings.producer())
-        self._known = self.client.deployed_revisions()
         #: the API's base URL when the stack runs one (webhook cases call it)
         self.api_url: str | None = None
 
@@ -133,7 +132,7 @@ class ServiceRunner:
         return self.watcher.executions
 
     def deploy(self, source: str) -> Flow:
-        flow, _ = self.client.deploy(source, known=self._known)
+        flow, _ = self.client.deploy(source)
         self.flows[(flow.namespace, flow.id)] = flow
         return flow
 

@@ -81,9 +81,8 @@ def deploy(kwargs: dict[str, Any]) -> None:
     assert settings is not None
     ensure_all_topics(settings)
     client = BusClient(settings, codec_of(kwargs))
-    known = client.deployed_revisions()
     for path in files:
-        flow, written = client.deploy(path.read_text(), known=known)
+        flow, written = client.deploy(path.read_text())
         what = "deployed" if written else "unchanged"
         click.echo(f"{path}: {flow.namespace}.{flow.id} revision {flow.revision} {what}")
     client.close()

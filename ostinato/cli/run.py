@@ -177,10 +177,9 @@ def _run(console: Console, client: BusClient, flow: Any, source: str,
     except InputError as error:
         console.print(f"[red]invalid input[/red]\n{error}", highlight=False)
         return 2
-    known = client.deployed_revisions()
     for _, text in others:
-        client.deploy(text, known=known)
-    flow, _ = client.deploy(source, known=known)
+        client.deploy(text)
+    flow, _ = client.deploy(source)
     start = client.end_offsets(["executions", "logs"])
     console.print(f"execution [bold]{execution_id}[/bold] of {flow.namespace}.{flow.id} "
                   f"(revision {flow.revision})", highlight=False)

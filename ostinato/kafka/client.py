@@ -16,8 +16,9 @@ from ostinato.decider import events as ev
 from ostinato.decider.engine import derived_id
 from ostinato.execution.model import Execution
 from ostinato.flow.model import Flow
-from ostinato.flow.parser import parse_flow
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.flow_table import FlowTable
+from ostinato.kafka.flow_writer import FlowWriter
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
@@ -33,9 +34,15 @@ class BusClient:
         self.settings = settings
         self.codec = codec
         self._producer = Producer(settings.producer())
+        self._table: FlowTable | None = None
+        self._writer: FlowWriter | None = None
 
     def close(self) -> None:
         self._producer.flush(10)
+        if self._writer is not None:
+            self._writer.close()
+        if self._table is not None:
+            self._table.stop()
 
     # ---------------------------------------------------------------- flows
 
@@ -58,28 +65,25 @@ class BusClient:
         read_partition_to_end(self.settings, "flows", 0, 0, read)
         return latest
 
-    def deploy(self, source: str, *, tenant_id: str | None = None,
-               known: dict[tuple[str | None, str, str], rec.FlowRevision] | None = None) -> tuple[Flow, bool]:
-        """Validate and publish a flow; an unchanged source makes no new revision.
+    def deploy(self, source: str, *, tenant_id: str | None = None) -> tuple[Flow, bool]:
+        """Validate and publish a flow; an unchanged source makes no new revision. Revision
+        numbers are claimed and checked on the topic (FlowWriter), so a concurrent writer
+        (an API replica) never makes this one lose its revision.
 
         Returns the flow (with its revision) and whether a new revision was written.
         """
-        flow = parse_flow(source)
-        known = self.deployed_revisions() if known is None else known
-        current = known.get((tenant_id, flow.namespace, flow.id))
-        if current is not None and current.source == source and not current.deleted:
-            flow.revision = current.revision
-            return flow, False
-        revision = flow.revision or ((current.revision + 1) if current else 1)
-        flow.revision = revision
-        record = rec.FlowRevision(namespace=flow.namespace, id=flow.id, revision=revision,
-                                  source=source, updated=datetime.now(timezone.utc),
-                                  tenant_id=tenant_id)
-        known[(tenant_id, flow.namespace, flow.id)] = record
-        self._producer.produce(self.settings.topic("flows"), key=record.key.encode(),
-                               value=self.codec.encode("Flow", rec.flow_record(record)))
-        self._producer.flush(10)
-        return flow, True
+        saved = self._flow_writer().save(source, tenant_id=tenant_id)
+        return saved.flow, saved.created
+
+    def _flow_writer(self) -> FlowWriter:
+        if self._writer is None:
+            table = FlowTable(self.settings, self.codec)
+            table.start()
+            if not table.wait_caught_up(60):
+                table.stop()
+                raise TimeoutError("the flows topic could not be read to its end within 60 s")
+            self._table, self._writer = table, FlowWriter(self.settings, self.codec, table)
+        return self._writer
 
     # ---------------------------------------------------------------- executions
 
