@@ -149,7 +149,8 @@ def test_workloads() -> None:
     assert command("ostinato-executor") == ["ostinato", "executor", "--data-dir", "/data"]
     assert command("ostinato-worker") == ["ostinato", "worker", "--slots", "8", "--storage-dir", "/storage"]
     assert command("ostinato-scheduler") == ["ostinato", "scheduler", "--data-dir", "/data"]
-    assert command("ostinato-api") == ["ostinato", "api", "--host", "0.0.0.0", "--port", "8080"]
+    assert command("ostinato-api") == ["ostinato", "api", "--host", "0.0.0.0", "--port", "8080",
+                                       "--data-dir", "/data", "--storage-dir", "/storage"]
 
 
 def test_selectors_match_template_labels() -> None:
@@ -196,15 +197,16 @@ def test_every_container(workload: str) -> None:
             assert mount["name"] in volumes or mount["name"] in claims, (workload, mount)
 
 
-def test_worker_storage_is_a_shared_claim() -> None:
+def test_worker_and_api_share_the_storage_claim() -> None:
     (pvc,) = load("storage-pvc.yaml")
     assert pvc["metadata"]["name"] == "ostinato-storage"
     assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
-    pod = workloads()["ostinato-worker"]["spec"]["template"]["spec"]
-    volumes = {v["name"]: v for v in pod["volumes"]}
-    (container,) = pod["containers"]
-    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert volumes[mounts["/storage"]]["persistentVolumeClaim"]["claimName"] == "ostinato-storage"
+    for workload in ("ostinato-worker", "ostinato-api"):
+        pod = workloads()[workload]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        (container,) = pod["containers"]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert volumes[mounts["/storage"]]["persistentVolumeClaim"]["claimName"] == "ostinato-storage"
 
 
 def test_services_point_at_named_ports() -> None:
