@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ostinato.kafka.heartbeat import HeartbeatView
+from ostinato.management import Management
 from services.api.context import Api
 from services.api.errors import install_basic_auth, install_error_handlers
 from services.api.routes import executions, flows, logs, webhooks
@@ -16,11 +18,14 @@ from services.api.routes import executions, flows, logs, webhooks
 SERVICES = ("executor", "worker", "scheduler", "api")
 
 
-def create_app(api: Api, heartbeats: HeartbeatView | None = None) -> FastAPI:
+def create_app(api: Api, heartbeats: HeartbeatView | None = None,
+               management: Management | None = None) -> FastAPI:
     app = FastAPI(title="ostinato", summary="Kestra-compatible REST API of ostinato",
                   docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.api = api
     install_error_handlers(app)
+    if management is not None:
+        install_http_metrics(app, management)
     if api.settings.basic_auth is not None:
         install_basic_auth(app, api.settings.basic_auth)
     if api.settings.cors_origins:
@@ -42,3 +47,33 @@ def create_app(api: Api, heartbeats: HeartbeatView | None = None) -> FastAPI:
         return JSONResponse(body, status_code=200 if not missing else 503)
 
     return app
+
+
+def install_http_metrics(app: FastAPI, management: Management) -> None:
+    """`ostinato_http_requests_total{method,route,status}` and `ostinato_http_request_seconds
+    {method,route}` (the route's template, so ids do not make new series)."""
+    requests = management.counter("http_requests_total", "HTTP requests answered by the API.",
+                                  ("method", "route", "status"))
+    seconds = management.histogram("http_request_seconds", "Seconds to answer an HTTP request "
+                                    "(to its first byte, for streams).", ("method", "route"))
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        template = _route_template(request)
+        seconds.labels(request.method, template).observe(time.perf_counter() - started)
+        requests.labels(request.method, template, str(response.status_code)).inc()
+        return response
+
+
+def _route_template(request: Request) -> str:
+    """The matched route's path template, with the prefix it was included under."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
+        return "unmatched"
+    if path.startswith("/api/") or not request.url.path.startswith("/api/v1/"):
+        return str(path)
+    prefix = "/api/v1/{tenant}" if "tenant" in request.scope.get("path_params", {}) else "/api/v1"
+    return prefix + str(path)

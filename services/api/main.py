@@ -32,7 +32,7 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
         api = Api(kafka=kafka, codec=codec, flows=flows, writer=FlowWriter(kafka, codec, flows),
                   view=view, storage=LocalStorage(storage_dir), producer=AsyncProducer(kafka),
                   settings=settings)
-        server = uvicorn.Server(uvicorn.Config(create_app(api, heartbeats), host=host, port=port,
+        server = uvicorn.Server(uvicorn.Config(create_app(api, heartbeats, management), host=host, port=port,
                                                log_level="warning", timeout_graceful_shutdown=5))
         thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
         thread.start()

@@ -3,6 +3,7 @@ follow, kill, resume, restart, replay, files."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -235,3 +236,39 @@ def test_schedule_date_delays_the_start(api: ApiServer) -> None:
     started = datetime.fromisoformat(running.replace("Z", "+00:00"))
     assert started >= at - timedelta(milliseconds=50), (started, at)
     assert done["scheduleDate"] is not None
+
+
+def test_paths_without_tenant_and_another_tenant(api: ApiServer) -> None:
+    deploy(api, HELLO)
+    untenanted = httpx.post(f"{api.base_url}/api/v1/executions/company.team/hello",
+                            data={"name": "plain"}, params={"wait": "true"}, timeout=60).json()
+    assert untenanted["state"]["current"] == "SUCCESS"
+    assert httpx.get(f"{api.base_url}/api/v1/executions/{untenanted['id']}").json()["id"] == untenanted["id"]
+    other = f"{api.base_url}/api/v1/acme"
+    assert httpx.get(f"{other}/flows/company.team/hello").status_code == 404, "flows are per tenant"
+    httpx.post(f"{other}/flows", content=HELLO.replace("hello {{", "acme {{"),
+               headers={"Content-Type": "application/x-yaml"}).raise_for_status()
+    acme = httpx.post(f"{other}/executions/company.team/hello", data={"name": "a"},
+                      params={"wait": "true"}, timeout=60).json()
+    assert acme["state"]["current"] == "SUCCESS" and acme["tenantId"] == "acme"
+    assert acme["outputs"] == {"greeting": "acme a x1"}
+    in_main = api.http.get(api.url("/executions/search"), params={"q": acme["id"]}).json()
+    in_acme = httpx.get(f"{other}/executions/search", params={"q": acme["id"]}).json()
+    assert (in_main["total"], in_acme["total"]) == (0, 1)
+
+
+def test_concurrent_creations_all_run_and_can_be_fetched(api: ApiServer) -> None:
+    deploy(api, HELLO)
+
+    async def create_many() -> list[str]:
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=60) as http:
+            answers = await asyncio.gather(*(
+                http.post("/api/v1/main/executions/company.team/hello", data={"name": f"n{i}"})
+                for i in range(40)))
+        return [a.json()["id"] for a in answers]
+
+    ids = asyncio.run(create_many())
+    assert len(set(ids)) == 40
+    for execution_id in ids:
+        done = wait_execution(api, execution_id, ended, what="each of 40 concurrent executions")
+        assert done["state"]["current"] == "SUCCESS"

@@ -158,3 +158,17 @@ def _resumed_offsets(log_file: Path) -> list[int]:
     assert len(out) == 2, f"two starts expected in {log_file}"
     assert out[0] == 0
     return out
+
+
+def test_management_port_serves_ready_and_http_metrics(api: ApiServer) -> None:
+    api.http.get(api.url("/executions/search")).raise_for_status()
+    log = (api.stack.data_dir / "logs" / "api.log").read_text()
+    line = next(line for line in log.splitlines() if "management up" in line)
+    found = re.search(r'port"?[=:]\s*(\d+)', line)
+    assert found, line
+    management = f"http://127.0.0.1:{found.group(1)}"
+    assert httpx.get(f"{management}/ready").status_code == 200
+    assert httpx.get(f"{management}/health").status_code == 200
+    metrics = httpx.get(f"{management}/metrics").text
+    assert 'ostinato_http_requests_total{method="GET",route="/api/v1/{tenant}/executions/search",status="200"}' in metrics
+    assert "ostinato_http_request_seconds_bucket" in metrics
