@@ -34,7 +34,7 @@ class ApiSettings:
     #: webhook bodies larger than this are refused with 413
     max_webhook_body: int = 1024 * 1024
     #: how long a read waits for an execution this replica has not seen yet
-    read_wait: float = 10.0
+    read_wait: float = 2.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ApiSettings:
@@ -48,7 +48,7 @@ class ApiSettings:
             basic_auth=tuple(auth.split(":", 1)) if auth else None,  # type: ignore[arg-type]
             cors_origins=origins,
             max_webhook_body=int(env.get("OSTINATO_API_MAX_WEBHOOK_BODY") or 1024 * 1024),
-            read_wait=float(env.get("OSTINATO_API_READ_WAIT") or 10.0),
+            read_wait=float(env.get("OSTINATO_API_READ_WAIT") or 2.0),
         )
 
 

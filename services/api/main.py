@@ -36,11 +36,15 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
                                                log_level="warning", timeout_graceful_shutdown=5))
         thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
         thread.start()
-        # ready (in the Service) once the view and the flows have caught up with the topics
+        # ready (in the Service) once the view and the flows have caught up with the topics;
+        # not alive (restarted) if the view's reader dies: the answers would go stale
         while not stop.wait(0.1):
+            if not view.reading:
+                management.set_alive(False, "the view's reader stopped (see the log)")
+                management.set_ready(False, "the view's reader stopped")
+                break
             if api.ready and server.started:
                 management.set_ready(True)
-                break
         stop.wait()
         server.should_exit = True
         thread.join(timeout=10)

@@ -113,6 +113,11 @@ class ExecutionView:
     def caught_up(self) -> bool:
         return self._caught_up.is_set()
 
+    @property
+    def reading(self) -> bool:
+        """False once the reader thread has stopped (an error it could not get past)."""
+        return self._thread.is_alive()
+
     def wait_caught_up(self, timeout: float) -> bool:
         return self._caught_up.wait(timeout)
 

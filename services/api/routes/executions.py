@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from ostinato.decider import events as ev
-from ostinato.execution.model import Execution, State
+from ostinato.execution.model import Execution, State, iso
 from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
@@ -60,7 +60,6 @@ def _date(text: str | None, name: str) -> str | None:
         raise ApiError(422, f"Invalid {name}", [f"`{text}` is not an ISO-8601 date-time"]) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    from ostinato.execution.model import iso
     return iso(moment)
 
 
@@ -123,7 +122,8 @@ async def get_execution(request: Request, execution_id: str) -> Any:
 async def follow(request: Request, execution_id: str) -> Any:
     api = api_of(request)
     subscription = api.view.hub.subscribe(execution_key(execution_id))
-    first = await current_execution(api, execution_id, subscription, api.settings.read_wait)
+    # as Kestra: a follow waits up to 10 s for an execution that is not there yet
+    first = await current_execution(api, execution_id, subscription, max(api.settings.read_wait, 10.0))
     if first is None:
         api.view.hub.unsubscribe(subscription)
         raise not_found(f"Execution {execution_id} not found")
