@@ -272,3 +272,35 @@ def test_concurrent_creations_all_run_and_can_be_fetched(api: ApiServer) -> None
     for execution_id in ids:
         done = wait_execution(api, execution_id, ended, what="each of 40 concurrent executions")
         assert done["state"]["current"] == "SUCCESS"
+
+
+def test_resume_types_on_resume_inputs_and_refuses_bad_ones(api: ApiServer) -> None:
+    deploy(api, """id: typed-resume
+namespace: api.control
+tasks:
+  - id: approve
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: count
+        type: INT
+      - id: proof
+        type: FILE
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ outputs.approve.onResume.count + 1 }} {{ outputs.approve.onResume.proof }}"
+""")
+    execution_id = api.http.post(api.url("/executions/api.control/typed-resume")).json()["id"]
+    wait_execution(api, execution_id, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
+    bad = api.http.post(api.url(f"/executions/{execution_id}/resume"), data={"count": "many"},
+                        files={"proof": ("proof.txt", b"signed", "text/plain")})
+    assert bad.status_code == 422 and "`count`" in bad.json()["details"][0]
+    still = api.http.get(api.url(f"/executions/{execution_id}")).json()
+    assert still["state"]["current"] == "PAUSED", "a refused resume changes nothing"
+    good = api.http.post(api.url(f"/executions/{execution_id}/resume"), data={"count": "41"},
+                         files={"proof": ("proof.txt", b"signed", "text/plain")})
+    assert good.status_code == 204, good.text
+    done = wait_execution(api, execution_id, ended, what="the resumed execution")
+    value = [r for r in done["taskRunList"] if r["taskId"] == "after"][0]["outputs"]["value"]
+    count, uri = value.split(" ")
+    assert count == "42" and uri.endswith(f"/executions/{execution_id}/resume/proof/proof.txt")
+    assert api.http.get(api.url(f"/executions/{execution_id}/file"), params={"path": uri}).content == b"signed"

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution, State, iso
-from ostinato.flow.inputs import InputError, type_inputs
+from ostinato.flow.inputs import Input, InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
 from ostinato.storage import input_file_uri_path
@@ -175,10 +175,30 @@ async def resume(request: Request, execution_id: str) -> Response:
     execution = await _existing(api, execution_id)
     if execution.state.current != "PAUSED":
         raise ApiError(409, f"Execution {execution_id} is {execution.state.current}, not PAUSED")
-    form = await request.form()
-    inputs = {k: v for k, v in form.items() if isinstance(v, str)}
+    flow = api.flows.get(execution.namespace, execution.flow_id, execution.flow_revision,
+                         execution.tenant_id)
+    declared = _on_resume_inputs(flow, execution)
+    inputs = await _typed_form(api, request, declared, execution.namespace, execution.flow_id,
+                               execution.id, prefix="resume")
     await api.send_event(ev.Resume(str(uuid.uuid4()), _now(), execution_id, inputs=inputs))
     return Response(status_code=204)
+
+
+def _on_resume_inputs(flow: Flow | None, execution: Execution) -> list[Input]:
+    """The `onResume` inputs of the execution's paused Pause tasks (typed as declared)."""
+    if flow is None:
+        return []
+    paused = {run.task_id for run in execution.task_run_list if run.state.current == "PAUSED"}
+    out: list[Input] = []
+    for task in flow.all_tasks():
+        for declared in (getattr(task, "on_resume", None) or []) if task.id in paused else []:
+            # a Pause input has a flow input's shape; type it as one
+            try:
+                out.append(Input.model_validate(declared.model_dump(by_alias=True, exclude_none=True)))
+            except ValueError as error:
+                raise ApiError(422, "Invalid onResume input declaration",
+                               [f"{task.id}.onResume.{declared.id}: {error}"]) from None
+    return out
 
 
 @router.post("/executions/{execution_id}/restart", summary="Restart a FAILED or KILLED "
@@ -226,7 +246,7 @@ async def create(request: Request, namespace: str, flow_id: str, wait: bool = Fa
     flow = _executable(api, namespace, flow_id, revision, tenant)
     schedule = _schedule(scheduleDate)
     execution_id = new_execution_id()
-    inputs = await _typed_inputs(api, flow, execution_id, request)
+    inputs = await _typed_form(api, request, flow.inputs, flow.namespace, flow.id, execution_id)
     given_labels = _labels(labels)
     event = ev.ExecutionRequested(
         id=str(uuid.uuid4()), at=_now(), execution_id=execution_id, namespace=flow.namespace,
@@ -273,8 +293,10 @@ def _schedule(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-async def _typed_inputs(api: Api, flow: Flow, execution_id: str, request: Request) -> dict[str, Any]:
-    """The form's fields and files typed as the flow declares; 422 naming each bad input."""
+async def _typed_form(api: Api, request: Request, declared: list[Input], namespace: str,
+                      flow_id: str, execution_id: str, *, prefix: str = "inputs") -> dict[str, Any]:
+    """The form's fields and files typed as `declared`; 422 naming each bad input. Files go
+    to internal storage under the execution (`<prefix>/<input id>/<file name>`)."""
     form = await request.form()
     given: dict[str, Any] = {}
     uploads: dict[str, tuple[str, bytes]] = {}
@@ -284,7 +306,7 @@ async def _typed_inputs(api: Api, flow: Flow, execution_id: str, request: Reques
             given[name] = value.filename or name
         else:
             given[name] = value
-    file_inputs = {i.id for i in flow.inputs if i.type == "FILE"}
+    file_inputs = {i.id for i in declared if i.type == "FILE"}
     errors = [f"Invalid input for `{name}`, expected a file upload (multipart file part), "
               f"got a text field" for name in file_inputs
               if name in given and name not in uploads and not str(given[name]).startswith("kestra://")]
@@ -293,11 +315,13 @@ async def _typed_inputs(api: Api, flow: Flow, execution_id: str, request: Reques
 
     def store_file(input_id: str, _value: Any) -> str:
         filename, data = uploads[input_id]
-        return api.storage.put(input_file_uri_path(flow.namespace, flow.id, execution_id,
-                                                   input_id, filename), data)
+        path = input_file_uri_path(namespace, flow_id, execution_id, input_id, filename)
+        if prefix != "inputs":
+            path = path.replace(f"/{execution_id}/inputs/", f"/{execution_id}/{prefix}/", 1)
+        return api.storage.put(path, data)
 
     try:
-        return await asyncio.to_thread(type_inputs, flow.inputs, given, store_file=store_file)
+        return await asyncio.to_thread(type_inputs, declared, given, store_file=store_file)
     except InputError as error:
         raise ApiError(422, "Invalid inputs", error.errors) from None
     except ValueError as error:
