@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import WriteBatch
+
+from ostinato.store.rocks import open_raw, scan
 
 
 def _k(*parts: object) -> bytes:
@@ -47,8 +49,7 @@ class ExecutionStore:
     """RocksDB under `path`; one instance per executor process."""
 
     def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path), Options(raw_mode=True))
+        self._db = open_raw(path)
 
     def close(self) -> None:
         self._db.close()
@@ -90,14 +91,7 @@ class ExecutionStore:
         return None if value is None else int(bytes(value).decode())
 
     def _scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        it = self._db.iter()
-        it.seek(prefix)
-        while it.valid():
-            key = bytes(it.key())
-            if not key.startswith(prefix):
-                break
-            yield key, bytes(it.value())
-            it.next()
+        return scan(self._db, prefix)
 
     # ---- writes
     def write(self, batch: StoreBatch) -> None:

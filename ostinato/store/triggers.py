@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import WriteBatch
+
+from ostinato.store.rocks import open_raw, scan
 
 
 class TriggerStore:
     def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path), Options(raw_mode=True))
+        self._db = open_raw(path)
 
     def close(self) -> None:
         self._db.close()
@@ -35,8 +36,4 @@ class TriggerStore:
         self._db.write(batch)
 
     def states(self) -> Iterator[bytes]:
-        it = self._db.iter()
-        it.seek(b"t/")
-        while it.valid() and bytes(it.key()).startswith(b"t/"):
-            yield bytes(it.value())
-            it.next()
+        return (value for _, value in scan(self._db, b"t/"))

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import WriteBatch
+
+from ostinato.store.rocks import open_raw, scan
 
 
 def _k(*parts: object) -> bytes:
@@ -40,8 +42,7 @@ class ViewStore:
     """RocksDB under `path`; one per API process."""
 
     def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path), Options(raw_mode=True))
+        self._db = open_raw(path)
 
     def close(self) -> None:
         self._db.close()
@@ -78,11 +79,4 @@ class ViewStore:
         self._db.write(wb)
 
     def _scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        it = self._db.iter()
-        it.seek(prefix)
-        while it.valid():
-            key = bytes(it.key())
-            if not key.startswith(prefix):
-                break
-            yield key, bytes(it.value())
-            it.next()
+        return scan(self._db, prefix)
