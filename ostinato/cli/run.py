@@ -58,9 +58,11 @@ class Progress:
         self.seen: dict[str, str] = {}
 
     def __call__(self, execution: Execution) -> None:
-        # in the order things happened: a flowable ends after its last child
+        # in the order things happened: a flowable ends after its last child, also when
+        # both ended in the same event (same date)
+        parents = {run.parent_task_run_id for run in execution.task_run_list}
         ordered = sorted(enumerate(execution.task_run_list),
-                         key=lambda pair: (pair[1].state.histories[-1].date, pair[0]))
+                         key=lambda pair: (pair[1].state.histories[-1].date, pair[1].id in parents, pair[0]))
         for _, run in ordered:
             state = run.state.current
             if self.seen.get(run.id) == state:
