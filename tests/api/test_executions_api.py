@@ -115,6 +115,8 @@ tasks:
     escape = api.http.get(api.url(f"/executions/{execution['id']}/file"),
                           params={"path": uri.rsplit("/", 1)[0] + "/../../../../x"})
     assert escape.status_code == 422
+    metas = api.http.get(api.url(f"/executions/{execution['id']}/file/metas"), params={"path": uri})
+    assert metas.json() == {"size": len(content)}
     text_for_file = api.http.post(api.url("/executions/api.files/files"), data={"doc": "plain"})
     assert text_for_file.status_code == 422 and "`doc`" in text_for_file.json()["details"][0]
 
@@ -149,6 +151,11 @@ tasks:
     future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     assert api.http.get(search, params={"flowId": flow_id, "startDate": future}).json()["total"] == 0
     assert api.http.get(search, params={"flowId": flow_id, "endDate": future}).json()["total"] == 3
+    of_flow = api.http.get(api.url("/executions"), params={"namespace": "api.search", "flowId": flow_id}).json()
+    assert [e["id"] for e in of_flow["results"]] == ids[::-1]
+    assert api.http.get(api.url("/executions"), params={"namespace": "api", "flowId": flow_id}).json()["total"] == 0
+    flow_of_run = api.http.get(api.url(f"/executions/{ids[0]}/flow")).json()
+    assert (flow_of_run["id"], flow_of_run["revision"]) == (flow_id, 1)
     bad = api.http.get(search, params={"startDate": "yesterday"})
     assert bad.status_code == 422 and "startDate" in bad.json()["message"]
 

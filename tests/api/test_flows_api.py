@@ -122,6 +122,8 @@ def test_list_and_search(api: ApiServer) -> None:
     assert page["total"] == 3 and [f["id"] for f in page["results"]] == ["alpha"]
     by_label = api.http.get(api.url("/flows/search"), params={"namespace": namespace, "labels": "team:api"}).json()
     assert by_label["total"] == 3
+    namespaces = api.http.get(api.url("/flows/distinct-namespaces"), params={"q": namespace}).json()
+    assert namespaces == [namespace]
 
 
 def test_bulk_update_of_a_namespace_deletes_the_others(api: ApiServer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any
@@ -22,7 +23,7 @@ from ostinato.storage import input_file_uri_path
 from ostinato.storage.base import execution_prefix, uri_path
 from services.api.context import Api, tenant_id_of
 from services.api.errors import ApiError, not_found
-from services.api.kestra_json import execution_json
+from services.api.kestra_json import execution_json, flow_json
 from services.api.routes.common import api_of, paged, tenant_of
 from services.api.streams import current_execution, find_execution, follow_execution, until_finished
 from services.api.view import execution_key
@@ -72,44 +73,66 @@ async def _existing(api: Api, execution_id: str) -> Execution:
 
 # ---------------------------------------------------------------- search and get
 
-@router.get("/executions/search", summary="Search executions (Kestra's filters and paging)")
-def search(request: Request, namespace: str | None = None, flowId: str | None = None,  # noqa: N803
-           state: list[str] = Query(default=[]), labels: list[str] = Query(default=[]),
-           startDate: str | None = None, endDate: str | None = None,  # noqa: N803
-           q: str | None = None, page: int = Query(1, ge=1), size: int = Query(10, ge=1),
-           sort: list[str] = Query(default=[]), tenant: str = Depends(tenant_of)) -> Any:
-    api = api_of(request)
-    tenant_id = tenant_id_of(tenant)
-    wanted_labels = _labels(labels)
-    start, end = _date(startDate, "startDate"), _date(endDate, "endDate")
-    states = {s.upper() for s in state}
-    ids = []
-    for summary in api.view.summaries():
-        if summary["tenantId"] != tenant_id:
-            continue
-        if namespace and not (summary["namespace"] == namespace
-                              or summary["namespace"].startswith(namespace + ".")):
-            continue
-        if flowId and summary["flowId"] != flowId:
-            continue
-        if states and summary["state"] not in states:
-            continue
-        if any(summary["labels"].get(k) != v for k, v in wanted_labels.items()):
-            continue
-        if start and (summary["startDate"] or "") < start:
-            continue
-        if end and (summary["startDate"] or "") > end:
-            continue
-        if q and q.lower() not in f"{summary['id']} {summary['namespace']}.{summary['flowId']}".lower():
-            continue
-        ids.append(summary)
-    page_of = paged(ids, page, size, sort, default="state.startDate:desc", fields=SORT_FIELDS)
+@dataclass(frozen=True)
+class Filters:
+    """What a search keeps (every field optional)."""
+
+    tenant_id: str | None
+    namespace_prefix: str | None = None
+    namespace: str | None = None
+    flow_id: str | None = None
+    states: frozenset[str] = frozenset()
+    labels: tuple[tuple[str, str], ...] = ()
+    start: str | None = None
+    end: str | None = None
+    text: str | None = None
+
+    def keep(self, summary: dict[str, Any]) -> bool:
+        namespace, started = summary["namespace"], summary["startDate"] or ""
+        return (summary["tenantId"] == self.tenant_id
+                and (not self.namespace_prefix or namespace == self.namespace_prefix
+                     or namespace.startswith(self.namespace_prefix + "."))
+                and (self.namespace is None or namespace == self.namespace)
+                and (not self.flow_id or summary["flowId"] == self.flow_id)
+                and (not self.states or summary["state"] in self.states)
+                and all(summary["labels"].get(k) == v for k, v in self.labels)
+                and (not self.start or started >= self.start)
+                and (not self.end or started <= self.end)
+                and (not self.text or self.text.lower() in
+                     f"{summary['id']} {namespace}.{summary['flowId']}".lower()))
+
+
+def _found(api: Api, filters: Filters, page: int, size: int, sort: list[str]) -> dict[str, Any]:
+    """Kestra's `{"results", "total"}` of the executions the filters keep."""
+    kept = [summary for summary in api.view.summaries() if filters.keep(summary)]
+    page_of = paged(kept, page, size, sort, default="state.startDate:desc", fields=SORT_FIELDS)
     results = []
     for summary in page_of["results"]:
         execution = api.view.execution(summary["id"])
         if execution is not None:
             results.append(execution_json(execution))
     return {"results": results, "total": page_of["total"]}
+
+
+@router.get("/executions/search", summary="Search executions (Kestra's filters and paging)")
+def search(request: Request, namespace: str | None = None, flowId: str | None = None,  # noqa: N803
+           state: list[str] = Query(default=[]), labels: list[str] = Query(default=[]),
+           startDate: str | None = None, endDate: str | None = None,  # noqa: N803
+           q: str | None = None, page: int = Query(1, ge=1), size: int = Query(10, ge=1),
+           sort: list[str] = Query(default=[]), tenant: str = Depends(tenant_of)) -> Any:
+    filters = Filters(
+        tenant_id=tenant_id_of(tenant), namespace_prefix=namespace, flow_id=flowId,
+        states=frozenset(s.upper() for s in state), labels=tuple(_labels(labels).items()),
+        start=_date(startDate, "startDate"), end=_date(endDate, "endDate"), text=q)
+    return _found(api_of(request), filters, page, size, sort)
+
+
+@router.get("/executions", summary="The executions of one flow, newest first")
+def of_flow(request: Request, namespace: str, flowId: str,  # noqa: N803
+            page: int = Query(1, ge=1), size: int = Query(10, ge=1),
+            tenant: str = Depends(tenant_of)) -> Any:
+    filters = Filters(tenant_id=tenant_id_of(tenant), namespace=namespace, flow_id=flowId)
+    return _found(api_of(request), filters, page, size, [])
 
 
 @router.get("/executions/{execution_id}", summary="An execution, in Kestra's JSON")
@@ -131,20 +154,26 @@ async def follow(request: Request, execution_id: str) -> Any:
                              headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/executions/{execution_id}/file", summary="A file of the execution from internal storage")
-async def file(request: Request, execution_id: str, path: str) -> Response:
-    api = api_of(request)
-    execution = await _existing(api, execution_id)
+def _file_path(execution: Execution, path: str) -> str:
+    """The storage path of `path` if it is a file of the execution (or of its parent or
+    original); 422 otherwise."""
     try:
         wanted = uri_path(path)
     except ValueError as error:
         raise ApiError(422, "Invalid path", [str(error)]) from None
     allowed = [execution_prefix(execution.namespace, execution.flow_id, i)
-               for i in {execution.id, execution.parent_id, execution.original_id} if i]
+               for i in (execution.id, execution.parent_id, execution.original_id) if i]
     if not any(wanted.startswith(prefix + "/") for prefix in allowed):
         raise ApiError(422, "Invalid path", [
-            f"`{path}` is not a file of execution {execution_id} "
+            f"`{path}` is not a file of execution {execution.id} "
             f"(its files are under kestra:///{allowed[0]}/)"])
+    return wanted
+
+
+@router.get("/executions/{execution_id}/file", summary="A file of the execution from internal storage")
+async def file(request: Request, execution_id: str, path: str) -> Response:
+    api = api_of(request)
+    wanted = _file_path(await _existing(api, execution_id), path)
     try:
         data = await asyncio.to_thread(api.storage.get, wanted)
     except FileNotFoundError:
@@ -152,6 +181,30 @@ async def file(request: Request, execution_id: str, path: str) -> Response:
     name = PurePosixPath(wanted).name
     return Response(data, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/executions/{execution_id}/file/metas", summary="The size of a file of the execution")
+async def file_metas(request: Request, execution_id: str, path: str) -> Any:
+    api = api_of(request)
+    wanted = _file_path(await _existing(api, execution_id), path)
+    try:
+        return {"size": await asyncio.to_thread(api.storage.size, wanted)}
+    except FileNotFoundError:
+        raise not_found(f"No file at `{path}`") from None
+
+
+@router.get("/executions/{execution_id}/flow", summary="The flow revision the execution runs")
+async def flow_of_execution(request: Request, execution_id: str) -> Any:
+    api = api_of(request)
+    execution = await _existing(api, execution_id)
+    revisions = {r.revision: r for r in api.flows.revisions(execution.namespace, execution.flow_id,
+                                                             execution.tenant_id)}
+    found = revisions.get(execution.flow_revision)
+    if found is None:
+        raise not_found(f"Flow {execution.namespace}.{execution.flow_id} revision "
+                        f"{execution.flow_revision} not found")
+    flow = api.flows.get(execution.namespace, execution.flow_id, found.revision, execution.tenant_id)
+    return flow_json(found, flow, source=False)
 
 
 # ---------------------------------------------------------------- control

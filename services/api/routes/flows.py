@@ -130,6 +130,12 @@ def search_flows(request: Request, q: str | None = None, namespace: str | None =
     return paged(found, page, size, sort, default="id")
 
 
+@router.get("/flows/distinct-namespaces", summary="The namespaces that have flows (`q` filters)")
+def distinct_namespaces(request: Request, q: str | None = None, tenant: str = Depends(tenant_of)) -> Any:
+    namespaces = {f.namespace for f in _latest(api_of(request), tenant)}
+    return sorted(n for n in namespaces if not q or q.lower() in n.lower())
+
+
 @router.get("/flows/{namespace}", summary="Every flow of a namespace (latest revisions)")
 def flows_of_namespace(request: Request, namespace: str, tenant: str = Depends(tenant_of)) -> Any:
     api = api_of(request)
