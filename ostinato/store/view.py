@@ -3,6 +3,8 @@ up to, all written in one RocksDB batch (so a restart resumes exactly where it s
 
 Keys:  e/<executionId>                         Execution record (Avro, the whole execution)
        s/<executionId>                         summary JSON (what a search filters and sorts on)
+       f/<flowId>/<namespace>/<executionId>    the same summary, by flow (a search of one flow
+                                               reads only that flow's executions)
        l/<executionId>/<partition>/<offset>    log entry JSON (zero-padded: key order = log order)
        o/<topic>/<partition>                   next offset to read (decimal text)
 """
@@ -35,7 +37,7 @@ class ViewBatch:
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.executions or self.logs or self.offsets)
+        return bool(self.executions or self.summaries or self.logs or self.offsets)
 
 
 class ViewStore:
@@ -51,8 +53,10 @@ class ViewStore:
         value = self._db.get(_k("e", execution_id))
         return None if value is None else bytes(value)
 
-    def summaries(self) -> Iterator[dict[str, Any]]:
-        for _, value in self._scan(b"s/"):
+    def summaries(self, flow_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every execution's summary, or only those of flows with this id (any namespace)."""
+        prefix = b"s/" if flow_id is None else _k("f", flow_id) + b"/"
+        for _, value in self._scan(prefix):
             yield json.loads(value)
 
     def logs(self, execution_id: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
@@ -71,7 +75,9 @@ class ViewStore:
         for execution_id, value in batch.executions.items():
             wb.put(_k("e", execution_id), value)
         for execution_id, summary in batch.summaries.items():
-            wb.put(_k("s", execution_id), json.dumps(summary).encode())
+            value = json.dumps(summary).encode()
+            wb.put(_k("s", execution_id), value)
+            wb.put(_k("f", summary["flowId"], summary["namespace"], execution_id), value)
         for key, entry in batch.logs.items():
             wb.put(key, json.dumps(entry).encode())
         for (topic, partition), offset in batch.offsets.items():

@@ -130,8 +130,8 @@ class ExecutionView:
         _, record = self._codec.decode(value, expected="Execution")
         return rec.execution_from_record(record)
 
-    def summaries(self) -> Iterator[dict[str, Any]]:
-        return self.store.summaries()
+    def summaries(self, flow_id: str | None = None) -> Iterator[dict[str, Any]]:
+        return self.store.summaries(flow_id)
 
     def logs(self, execution_id: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
         """(key, log entry JSON) of an execution's logs, in the order they were written."""

@@ -12,7 +12,8 @@ def test_a_batch_survives_reopening_with_its_offsets(tmp_path: Path) -> None:
     store = ViewStore(tmp_path)
     batch = ViewBatch()
     batch.executions["e1"] = b"\x01avro"
-    batch.summaries["e1"] = {"id": "e1", "state": "RUNNING"}
+    batch.summaries["e1"] = {"id": "e1", "state": "RUNNING", "flowId": "f", "namespace": "n"}
+    batch.summaries["e2"] = {"id": "e2", "state": "SUCCESS", "flowId": "f-other", "namespace": "n"}
     # offsets 9 and 10 of one partition: key order must follow the numbers, not the text
     batch.logs[log_key("e1", 3, 10)] = {"message": "second"}
     batch.logs[log_key("e1", 3, 9)] = {"message": "first"}
@@ -23,7 +24,9 @@ def test_a_batch_survives_reopening_with_its_offsets(tmp_path: Path) -> None:
 
     again = ViewStore(tmp_path)
     assert again.execution("e1") == b"\x01avro" and again.execution("e2") is None
-    assert list(again.summaries()) == [{"id": "e1", "state": "RUNNING"}]
+    assert [s["id"] for s in again.summaries()] == ["e1", "e2"]
+    assert [s["id"] for s in again.summaries("f")] == ["e1"], "flow `f` is not a prefix of `f-other`"
+    assert [s["id"] for s in again.summaries("f-other")] == ["e2"] and list(again.summaries("g")) == []
     assert [entry["message"] for _, entry in again.logs("e1")] == ["first", "second"]
     assert again.offset("executions", 3) == 11 and again.offset("logs", 0) == 0
     again.close()

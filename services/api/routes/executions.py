@@ -104,7 +104,7 @@ class Filters:
 
 def _found(api: Api, filters: Filters, page: int, size: int, sort: list[str]) -> dict[str, Any]:
     """Kestra's `{"results", "total"}` of the executions the filters keep."""
-    kept = [summary for summary in api.view.summaries() if filters.keep(summary)]
+    kept = [summary for summary in api.view.summaries(filters.flow_id or None) if filters.keep(summary)]
     page_of = paged(kept, page, size, sort, default="state.startDate:desc", fields=SORT_FIELDS)
     results = []
     for summary in page_of["results"]:
