@@ -128,7 +128,9 @@ def api(kwargs: dict[str, Any]) -> None:
     """Run the HTTP API: Kestra's REST paths (flows, executions, logs, webhooks) served from a
     view of the topics kept in DATA_DIR. Also read from the environment:
     OSTINATO_API_BASIC_AUTH (`user:password`), OSTINATO_API_CORS_ORIGINS (comma-separated),
-    OSTINATO_API_MAX_WEBHOOK_BODY (bytes), OSTINATO_API_READ_WAIT (seconds)."""
+    OSTINATO_API_MAX_WEBHOOK_BODY (bytes), OSTINATO_API_READ_WAIT (seconds),
+    OSTINATO_API_RETENTION (an ISO-8601 duration: executions that ended longer ago are
+    dropped from the view, with their logs; default: kept)."""
     from services.api.context import ApiSettings
     from services.api.main import main
 

@@ -84,5 +84,16 @@ class ViewStore:
             wb.put(_k("o", topic, partition), str(offset).encode())
         self._db.write(wb)
 
+    def forget(self, summary: dict[str, Any]) -> None:
+        """Delete an execution, its summaries and its logs (retention)."""
+        execution_id = summary["id"]
+        wb = WriteBatch(raw_mode=True)
+        wb.delete(_k("e", execution_id))
+        wb.delete(_k("s", execution_id))
+        wb.delete(_k("f", summary["flowId"], summary["namespace"], execution_id))
+        logs = _k("l", execution_id) + b"/"
+        wb.delete_range(logs, logs[:-1] + b"0")  # "0" follows "/": every key under l/<id>/
+        self._db.write(wb)
+
     def _scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         return scan(self._db, prefix)

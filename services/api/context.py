@@ -7,11 +7,13 @@ import asyncio
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 
 from ostinato.decider import events as ev
+from ostinato.flow.durations import InvalidDuration, parse_duration
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.flow_writer import FlowWriter
@@ -35,6 +37,10 @@ class ApiSettings:
     max_webhook_body: int = 1024 * 1024
     #: how long a read waits for an execution this replica has not seen yet
     read_wait: float = 2.0
+    #: executions that ended longer ago are dropped from the view (None: kept forever)
+    retention: timedelta | None = None
+    #: how often the view looks for executions past retention
+    retention_sweep: float = 60.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ApiSettings:
@@ -49,7 +55,18 @@ class ApiSettings:
             cors_origins=origins,
             max_webhook_body=int(env.get("OSTINATO_API_MAX_WEBHOOK_BODY") or 1024 * 1024),
             read_wait=float(env.get("OSTINATO_API_READ_WAIT") or 2.0),
+            retention=_duration(env.get("OSTINATO_API_RETENTION"), "OSTINATO_API_RETENTION"),
+            retention_sweep=float(env.get("OSTINATO_API_RETENTION_SWEEP") or 60.0),
         )
+
+
+def _duration(text: str | None, name: str) -> timedelta | None:
+    if not text:
+        return None
+    try:
+        return parse_duration(text)
+    except InvalidDuration as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 class AsyncProducer:

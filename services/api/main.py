@@ -27,7 +27,8 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
         heartbeats.start()
         flows = FlowTable(kafka, codec)
         flows.start()
-        view = ExecutionView(kafka, codec, data_dir)
+        view = ExecutionView(kafka, codec, data_dir, retention=settings.retention,
+                             sweep_seconds=settings.retention_sweep)
         view.start()
         api = Api(kafka=kafka, codec=codec, flows=flows, writer=FlowWriter(kafka, codec, flows),
                   view=view, storage=LocalStorage(storage_dir), producer=AsyncProducer(kafka),

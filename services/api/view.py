@@ -13,12 +13,13 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from ostinato.execution.model import Execution
+from ostinato.execution.model import Execution, iso
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.messages import consume_ready
 from ostinato.logging import get_logger
@@ -90,8 +91,13 @@ def logs_key(execution_id: str) -> str:
 class ExecutionView:
     """Start with `start()`; `caught_up` once every partition was read to its end once."""
 
-    def __init__(self, settings: KafkaSettings, codec: Codec, data_dir: Path) -> None:
+    def __init__(self, settings: KafkaSettings, codec: Codec, data_dir: Path, *,
+                 retention: timedelta | None = None, sweep_seconds: float = 60.0) -> None:
         self._settings = settings
+        #: executions that ended longer ago than this are forgotten (None: kept forever)
+        self._retention = retention
+        self._sweep_seconds = sweep_seconds
+        self._next_sweep = time.monotonic() + sweep_seconds
         self._codec = codec
         self.store = ViewStore(data_dir / "view")
         self.hub = Hub()
@@ -167,6 +173,9 @@ class ExecutionView:
                         time.sleep(0.2)
                 if records:
                     self._apply(records)
+                if self._retention is not None and time.monotonic() >= self._next_sweep:
+                    self._sweep(self._retention)
+                    self._next_sweep = time.monotonic() + self._sweep_seconds
                 if not self._caught_up.is_set() and all(at_end.values()):
                     log.info("view caught up with executions and logs")
                     self._caught_up.set()
@@ -212,6 +221,17 @@ class ExecutionView:
                                  (execution_json(execution), execution.finished))
         for key, entry in new_logs:
             self.hub.publish(logs_key(entry["executionId"]), (key, entry))
+
+    def _sweep(self, retention: timedelta) -> None:
+        """Forget executions that ended before now - retention (in the reader's thread, so
+        no batch writes the same execution meanwhile)."""
+        cutoff = iso(datetime.now(timezone.utc) - retention)
+        old = [s for s in self.store.summaries() if s["endDate"] and s["endDate"] < cutoff]
+        for summary in old:
+            self.store.forget(summary)
+            self._cache.pop(summary["id"], None)
+        if old:
+            log.info("executions past retention forgotten", count=len(old), ended_before=cutoff)
 
     def _fold(self, record: dict[str, Any], touched: dict[str, Execution]) -> Execution | None:
         execution_id = record["id"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,3 +173,34 @@ def test_management_port_serves_ready_and_http_metrics(api: ApiServer) -> None:
     metrics = httpx.get(f"{management}/metrics").text
     assert 'ostinato_http_requests_total{method="GET",route="/api/v1/{tenant}/executions/search",status="200"}' in metrics
     assert "ostinato_http_request_seconds_bucket" in metrics
+
+
+def test_executions_past_retention_leave_the_view(api: ApiServer) -> None:
+    deploy(api, FLOW.format(message="short-lived"))
+    deploy(api, """id: waits
+namespace: api.replicas
+tasks:
+  - id: hold
+    type: io.kestra.plugin.core.flow.Pause
+""")
+    process, short = _spawn_api(api.stack, f"retention-{uuid.uuid4().hex[:4]}", {
+        "OSTINATO_API_RETENTION": "PT1S", "OSTINATO_API_RETENTION_SWEEP": "0.2"})
+    paused_id = None
+    try:
+        ended_id = httpx.post(f"{short}/api/v1/main/executions/api.replicas/replicated",
+                              params={"wait": "true"}, timeout=60).json()["id"]
+        paused_id = httpx.post(f"{short}/api/v1/main/executions/api.replicas/waits", timeout=60).json()["id"]
+        wait_execution(api, paused_id, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{short}/api/v1/main/logs/{ended_id}").json() or \
+                httpx.get(f"{short}/api/v1/main/executions/{ended_id}").status_code != 404:
+            assert time.monotonic() < deadline, "the ended execution stayed in the view"
+            time.sleep(0.2)
+        assert httpx.get(f"{short}/api/v1/main/executions/{paused_id}").status_code == 200, \
+            "an execution that has not ended is kept"
+        assert api.http.get(api.url(f"/executions/{ended_id}")).status_code == 200, \
+            "a replica without retention keeps it"
+    finally:
+        _stop(api.stack, process)
+        if paused_id is not None:
+            api.http.delete(api.url(f"/executions/{paused_id}/kill"))

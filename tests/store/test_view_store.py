@@ -37,3 +37,21 @@ def test_an_empty_batch_writes_nothing(tmp_path: Path) -> None:
     store.write(ViewBatch())
     assert list(store.summaries()) == [] and store.offset("executions", 0) == 0
     store.close()
+
+
+def test_forget_removes_one_execution_its_summaries_and_logs(tmp_path: Path) -> None:
+    store = ViewStore(tmp_path)
+    batch = ViewBatch()
+    for execution_id in ("e1", "e10", "e1.x"):
+        batch.executions[execution_id] = execution_id.encode()
+        batch.summaries[execution_id] = {"id": execution_id, "flowId": "f", "namespace": "n"}
+        batch.logs[log_key(execution_id, 0, 1)] = {"message": execution_id}
+        batch.logs[log_key(execution_id, 0, 2)] = {"message": execution_id}
+    store.write(batch)
+    store.forget({"id": "e1", "flowId": "f", "namespace": "n"})
+    assert store.execution("e1") is None and list(store.logs("e1")) == []
+    assert sorted(s["id"] for s in store.summaries()) == ["e1.x", "e10"]
+    assert sorted(s["id"] for s in store.summaries("f")) == ["e1.x", "e10"]
+    for kept in ("e10", "e1.x"):  # ids that share a prefix with the forgotten one stay whole
+        assert store.execution(kept) == kept.encode() and len(list(store.logs(kept))) == 2
+    store.close()
