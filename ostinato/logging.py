@@ -36,5 +36,8 @@ def configure_logging(*, service: str, json_lines: bool, level: str = "INFO") ->
 
 
 def get_logger(**bound: Any) -> Any:
-    """A logger with `bound` key-values on every line (e.g. executionId, taskRunId)."""
-    return structlog.get_logger().bind(**bound)
+    """A logger with `bound` key-values on every line (e.g. executionId, taskRunId).
+
+    Lazy: modules create their loggers at import, before `configure_logging` runs, and
+    each must still use the configuration (binding at once would freeze the default one)."""
+    return structlog.get_logger(**bound)
