@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+
 from tests.api.conftest import ApiServer
 
 YAML = {"Content-Type": "application/x-yaml"}
@@ -152,3 +154,22 @@ def test_execution_keeps_the_revision_it_started_with(api: ApiServer) -> None:
     assert second["taskRunList"][0]["outputs"]["value"] == "two"
     again = api.http.get(api.url(f"/executions/{first['id']}")).json()
     assert again["flowRevision"] == 1
+
+
+def test_bulk_update_of_a_tenant(api: ApiServer) -> None:
+    tenant = f"{api.base_url}/api/v1/bulk{uuid.uuid4().hex[:6]}"  # its own tenant: delete=true clears it
+    in_main = api.http.get(api.url("/flows/search"), params={"size": 1}).json()["total"]
+    for flow_id, namespace in (("old", "api.one"), ("kept", "api.two")):
+        httpx.post(f"{tenant}/flows", content=_flow(flow_id, namespace), headers=YAML).raise_for_status()
+    body = _flow("kept", "api.two") + "---\n" + _flow("added", "api.three")
+    kept_only = httpx.post(f"{tenant}/flows/bulk", params={"delete": "false"}, content=body, headers=YAML)
+    assert sorted((f["id"], f["revision"]) for f in kept_only.json()) == [("added", 1), ("kept", 1)]
+    assert httpx.get(f"{tenant}/flows/api.one/old").status_code == 200
+    answer = httpx.post(f"{tenant}/flows/bulk", content=body, headers=YAML)
+    assert sorted((f["id"], f["deleted"]) for f in answer.json()) == [
+        ("added", False), ("kept", False), ("old", True)]
+    assert httpx.get(f"{tenant}/flows/api.one/old").status_code == 404
+    twice = httpx.post(f"{tenant}/flows/bulk", content=body + "---\n" + _flow("kept", "api.two"), headers=YAML)
+    assert twice.status_code == 422 and "duplicate flow id" in twice.json()["details"][0]
+    assert api.http.get(api.url("/flows/search"), params={"size": 1}).json()["total"] == in_main, \
+        "the flows of tenant main are untouched"

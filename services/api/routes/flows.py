@@ -105,8 +105,9 @@ def _revision_of(source: str) -> int | None:
 
 
 @router.post("/flows/bulk", openapi_extra=YAML_BODY,
-             summary="Create or update several flows (YAML documents separated by `---`)")
-async def bulk_update(request: Request, delete: bool = False,
+             summary="Create or update several flows (YAML documents separated by `---`); as "
+                     "Kestra's, `delete=true` (the default) deletes every other flow of the tenant")
+async def bulk_update(request: Request, delete: bool = True,
                       tenant: str = Depends(tenant_of)) -> Any:
     return await _update_many(request, None, delete, tenant)
 
@@ -166,15 +167,18 @@ async def _update_many(request: Request, namespace: str | None, delete: bool, te
             details.append(f"flow {index}: namespace `{flow.namespace}` is not `{namespace}`, "
                            "the namespace being updated")
         parsed.append((source, flow))
+    seen: set[tuple[str, str]] = set()
+    for _, flow in parsed:
+        if (flow.namespace, flow.id) in seen:
+            details.append(f"duplicate flow id: {flow.namespace}.{flow.id} is given twice")
+        seen.add((flow.namespace, flow.id))
     if details:
         raise ApiError(422, "Invalid flows: nothing was saved", details)
     tenant_id = tenant_id_of(tenant)
     out = []
-    if delete:
-        keep = {(f.namespace, f.id) for _, f in parsed}
-        namespaces = {namespace} if namespace is not None else {f.namespace for _, f in parsed}
+    if delete:  # the namespace's other flows, or (bulk) every other flow of the tenant
         for flow in _latest(api, tenant):
-            if flow.namespace in namespaces and (flow.namespace, flow.id) not in keep:
+            if (namespace is None or flow.namespace == namespace) and (flow.namespace, flow.id) not in seen:
                 gone = await asyncio.to_thread(api.writer.delete, flow.namespace, flow.id,
                                                tenant_id=tenant_id)
                 if gone is not None:
