@@ -3,7 +3,9 @@ validate, bulk update of a namespace."""
 
 from __future__ import annotations
 
+import io
 import uuid
+import zipfile
 
 import httpx
 
@@ -126,6 +128,10 @@ def test_list_and_search(api: ApiServer) -> None:
     assert by_label["total"] == 3
     namespaces = api.http.get(api.url("/flows/distinct-namespaces"), params={"q": namespace}).json()
     assert namespaces == [namespace]
+    export = api.http.get(api.url("/flows/export/by-query"), params={"namespace": namespace})
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        assert sorted(archive.namelist()) == [f"{namespace}.{i}.yml" for i in ("alpha", "beta", "gamma")]
+        assert archive.read(f"{namespace}.beta.yml").decode() == _flow("beta", namespace)
 
 
 def test_bulk_update_of_a_namespace_deletes_the_others(api: ApiServer) -> None:

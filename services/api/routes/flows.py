@@ -4,7 +4,9 @@ revisions. Writes go through the FlowWriter (revision numbers agreed on the topi
 from __future__ import annotations
 
 import asyncio
+import io
 import re
+import zipfile
 from typing import Any
 
 import yaml
@@ -118,6 +120,28 @@ def search_flows(request: Request, q: str | None = None, namespace: str | None =
                  size: int = Query(10, ge=1), sort: list[str] = Query(default=[]),
                  tenant: str = Depends(tenant_of)) -> Any:
     api = api_of(request)
+    found = [flow_json(_revision(api, flow, tenant), flow, source=False)
+             for flow in _matching(api, tenant, q, namespace, labels)]
+    return paged(found, page, size, sort, default="id")
+
+
+@router.get("/flows/export/by-query", summary="The YAML sources of the flows a search finds, "
+            "as a ZIP archive (`<namespace>.<id>.yml` each)")
+def export_by_query(request: Request, q: str | None = None, namespace: str | None = None,
+                    labels: list[str] = Query(default=[]), tenant: str = Depends(tenant_of)) -> Response:
+    api = api_of(request)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for flow in _matching(api, tenant, q, namespace, labels):
+            zipped.writestr(f"{flow.namespace}.{flow.id}.yml", _revision(api, flow, tenant).source)
+    return Response(archive.getvalue(), media_type="application/octet-stream",
+                    headers={"Content-Disposition": 'attachment; filename="flows.zip"'})
+
+
+def _matching(api: Api, tenant: str, q: str | None, namespace: str | None,
+              labels: list[str]) -> list[Flow]:
+    """The latest flows of the tenant under `namespace` (a prefix), containing `q` in their
+    uid or description, with every `key:value` label."""
     wanted = _label_filter(labels)
     found = []
     for flow in _latest(api, tenant):
@@ -127,8 +151,8 @@ def search_flows(request: Request, q: str | None = None, namespace: str | None =
             continue
         if any(str(flow.labels.get(k)) != v for k, v in wanted.items()):
             continue
-        found.append(flow_json(_revision(api, flow, tenant), flow, source=False))
-    return paged(found, page, size, sort, default="id")
+        found.append(flow)
+    return found
 
 
 @router.get("/flows/distinct-namespaces", summary="The namespaces that have flows (`q` filters)")
