@@ -118,7 +118,8 @@ class BusClient:
         try:
             while deadline is None or time.monotonic() < deadline:
                 for message in consumer.consume(500, 0.05):
-                    if message.error() is not None or message.key() != execution_id.encode():
+                    if (message.error() is not None or message.key() != execution_id.encode()
+                            or message.value() is None):
                         continue
                     name, record = self.codec.decode(message.value())
                     if name == "LogEntry" and on_log is not None:

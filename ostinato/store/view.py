@@ -53,6 +53,10 @@ class ViewStore:
         value = self._db.get(_k("e", execution_id))
         return None if value is None else bytes(value)
 
+    def summary(self, execution_id: str) -> dict[str, Any] | None:
+        value = self._db.get(_k("s", execution_id))
+        return None if value is None else dict(json.loads(bytes(value)))
+
     def summaries(self, flow_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Every execution's summary, or only those of flows with this id (any namespace)."""
         prefix = b"s/" if flow_id is None else _k("f", flow_id) + b"/"

@@ -88,7 +88,11 @@ class AsyncProducer:
         self._thread.join(timeout=5)
         self._producer.flush(10)
 
-    async def send(self, topic: str, key: str, value: bytes) -> None:
+    async def send_tombstone(self, topic: str, key: str) -> None:
+        """A record with no value: the deletion of `key` on a compacted topic."""
+        await self.send(topic, key, None)
+
+    async def send(self, topic: str, key: str, value: bytes | None) -> None:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
 

@@ -189,12 +189,16 @@ class ExecutionView:
         batch = ViewBatch()
         touched: dict[str, Execution] = {}
         new_logs: list[tuple[bytes, dict[str, Any]]] = []
+        deleted: set[str] = set()
         prefix = len(self._settings.topic_prefix)
         for message in messages:
             topic = (message.topic() or "")[prefix:]
             batch.offsets[(topic, message.partition())] = message.offset() + 1
             value = message.value()
             if value is None:
+                if topic == "executions" and message.key() is not None:
+                    deleted.add(message.key().decode())
+                    touched.pop(message.key().decode(), None)
                 continue
             try:
                 name, record = self._codec.decode(value)
@@ -215,12 +219,20 @@ class ExecutionView:
             batch.executions[execution.id] = self._codec.encode("Execution", rec.execution_record(execution))
             batch.summaries[execution.id] = summary_of(execution)
         self.store.write(batch)
+        for execution_id in deleted - set(touched):
+            self._forget(execution_id)
         for execution in touched.values():
             if self.hub.wanted(execution_key(execution.id)):
                 self.hub.publish(execution_key(execution.id),
                                  (execution_json(execution), execution.finished))
         for key, entry in new_logs:
             self.hub.publish(logs_key(entry["executionId"]), (key, entry))
+
+    def _forget(self, execution_id: str) -> None:
+        summary = self.store.summary(execution_id)
+        if summary is not None:
+            self.store.forget(summary)
+        self._cache.pop(execution_id, None)
 
     def _sweep(self, retention: timedelta) -> None:
         """Forget executions that ended before now - retention (in the reader's thread, so

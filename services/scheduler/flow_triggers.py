@@ -84,6 +84,10 @@ class FlowTriggerWatcher:
         return self._listening[1]
 
     def _handle(self, message: Received, outbox: Outbox) -> None:
+        if message.value is None:  # a deleted execution (DELETE /executions/{id} on the API)
+            self._views.pop(message.key or "", None)
+            self._seen.pop(message.key or "", None)
+            return
         try:
             _, record = self.codec.decode(message.value)
             view = rec.apply_execution_update(self._views.get(record["id"]), record)

@@ -311,3 +311,26 @@ tasks:
     count, uri = value.split(" ")
     assert count == "42" and uri.endswith(f"/executions/{execution_id}/resume/proof/proof.txt")
     assert api.http.get(api.url(f"/executions/{execution_id}/file"), params={"path": uri}).content == b"signed"
+
+
+def test_delete_a_finished_execution(api: ApiServer) -> None:
+    deploy(api, HELLO)
+    done = api.http.post(api.url("/executions/company.team/hello"), data={"name": "gone"},
+                         params={"wait": "true"}).json()
+    assert api.http.get(api.url(f"/logs/{done['id']}")).json(), "it has logs"
+    assert api.http.delete(api.url(f"/executions/{done['id']}")).status_code == 204
+    assert api.http.get(api.url(f"/executions/{done['id']}")).status_code == 404
+    assert api.http.get(api.url(f"/logs/{done['id']}")).json() == []
+    assert api.http.get(api.url("/executions/search"), params={"q": done["id"]}).json()["total"] == 0
+    assert api.http.delete(api.url(f"/executions/{done['id']}")).status_code == 404
+    deploy(api, """id: waits-forever
+namespace: api.control
+tasks:
+  - id: hold
+    type: io.kestra.plugin.core.flow.Pause
+""")
+    paused = api.http.post(api.url("/executions/api.control/waits-forever")).json()["id"]
+    wait_execution(api, paused, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
+    refused = api.http.delete(api.url(f"/executions/{paused}"))
+    assert refused.status_code == 409 and "PAUSED" in refused.json()["message"]
+    api.http.delete(api.url(f"/executions/{paused}/kill"))

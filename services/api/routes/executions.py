@@ -209,6 +209,24 @@ async def flow_of_execution(request: Request, execution_id: str) -> Any:
 
 # ---------------------------------------------------------------- control
 
+@router.delete("/executions/{execution_id}", status_code=204, summary="Delete a finished "
+               "execution and its logs from every API view (a tombstone on `executions`)")
+async def delete_execution(request: Request, execution_id: str) -> Response:
+    api = api_of(request)
+    execution = await _existing(api, execution_id)
+    if not execution.state.terminal:
+        raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
+                            "finished execution can be deleted (kill it first)")
+    await api.producer.send_tombstone("executions", execution_id)
+    # answer once this replica's view has applied it, so a read here sees the deletion
+    deadline = asyncio.get_running_loop().time() + 10
+    while await asyncio.to_thread(api.view.execution, execution_id) is not None:
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    return Response(status_code=204)
+
+
 @router.delete("/executions/{execution_id}/kill", status_code=202,
                summary="Kill an execution: KILLING, then KILLED once its tasks stopped")
 async def kill(request: Request, execution_id: str) -> Response:
