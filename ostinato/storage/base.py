@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 #: the prefix of every internal-storage URI (`kestra:///io/kestra/tests/...`)
 SCHEME = "kestra://"
@@ -18,6 +18,11 @@ class Storage(Protocol):
 
     def get(self, uri: str) -> bytes:
         """The bytes stored at `uri`; FileNotFoundError naming the URI if there are none."""
+        ...
+
+    def open(self, uri: str) -> BinaryIO:
+        """The file at `uri` opened for reading in binary (for large files: read in chunks);
+        FileNotFoundError naming the URI if there is none."""
         ...
 
     def exists(self, uri: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from ostinato.storage.base import to_uri, uri_path
 
@@ -42,6 +43,12 @@ class LocalStorage:
         if not path.is_file():
             raise FileNotFoundError(f"no file in internal storage at `{uri}`")
         return path.read_bytes()
+
+    def open(self, uri: str) -> BinaryIO:
+        path = self._path(uri)
+        if not path.is_file():
+            raise FileNotFoundError(f"no file in internal storage at `{uri}`")
+        return path.open("rb")
 
     def exists(self, uri: str) -> bool:
         return self._path(uri).is_file()

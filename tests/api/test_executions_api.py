@@ -100,7 +100,7 @@ tasks:
     type: io.kestra.plugin.core.debug.Return
     format: "{{ inputs.doc }}"
 """)
-    content = b"line one\nline two\n" * 100
+    content = b"line one\nline two\n" * 20_000  # 360 KB: sent in several chunks
     execution = api.http.post(api.url("/executions/api.files/files"), params={"wait": "true"},
                               files={"doc": ("notes.txt", content, "text/plain")}).json()
     assert execution["state"]["current"] == "SUCCESS"

@@ -36,6 +36,10 @@ def test_put_get_exists_size(storage: LocalStorage) -> None:
     assert storage.get("io/kestra/tests/f/executions/e1/a.txt") == b"hello"
     assert storage.get("/io/kestra/tests/f/executions/e1/a.txt") == b"hello"
     assert (storage.root / "io/kestra/tests/f/executions/e1/a.txt").read_bytes() == b"hello"
+    with storage.open(uri) as handle:
+        assert handle.read(2) == b"he" and handle.read() == b"llo"
+    with pytest.raises(FileNotFoundError, match="nothing.txt"):
+        storage.open("kestra:///io/nothing.txt")
 
 
 def test_put_accepts_a_uri_and_overwrites(storage: LocalStorage) -> None:

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -175,12 +175,19 @@ async def file(request: Request, execution_id: str, path: str) -> Response:
     api = api_of(request)
     wanted = _file_path(await _existing(api, execution_id), path)
     try:
-        data = await asyncio.to_thread(api.storage.get, wanted)
+        handle = await asyncio.to_thread(api.storage.open, wanted)
     except FileNotFoundError:
         raise not_found(f"No file at `{path}`") from None
     name = PurePosixPath(wanted).name
-    return Response(data, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return StreamingResponse(_chunks(handle), media_type="application/octet-stream",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _chunks(handle: BinaryIO, size: int = 1 << 16) -> Iterator[bytes]:
+    """A file in chunks, closed at the end (Starlette reads a sync iterator in a thread)."""
+    with handle:
+        while chunk := handle.read(size):
+            yield chunk
 
 
 @router.get("/executions/{execution_id}/file/metas", summary="The size of a file of the execution")
