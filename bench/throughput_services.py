@@ -2,10 +2,10 @@
 
 1. Executions of a 2-task flow (two `Return` tasks) submitted at a steady rate for a while:
    how many complete per minute, and the p50 / p99 time from request to end.
-2. A ForEach over 500 values, all at once (`concurrencyLimit: 0`): wall time from the
+2. A ForEach over 500 values (`--fan-out`), all at once (`concurrencyLimit: 0`): wall time from the
    execution's first state to its last.
 
-    .venv/bin/python bench/throughput_services.py [--rate 100] [--seconds 20] [--workers 1]
+    .venv/bin/python bench/throughput_services.py [--rate 100] [--seconds 20] [--workers 1] [--fan-out 500]
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="executions started per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--fan-out", type=int, default=500, help="values of the ForEach")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         stack = LocalStack(data_dir=Path(tmp), services=("executor",), worker_slots=16)
@@ -95,14 +96,14 @@ def main() -> None:
                   f"request-to-end p50 {statistics.median(durations) * 1000:.0f} ms, "
                   f"p99 {percentile(durations, 0.99) * 1000:.0f} ms")
 
-            fan = bus.deploy(FOREACH.format(values=json.dumps([f"v{i}" for i in range(500)])))
+            fan = bus.deploy(FOREACH.format(values=json.dumps([f"v{i}" for i in range(args.fan_out)])))
             walls = []
             for _ in range(3):
                 execution = bus.run(fan, timeout=300)
-                assert execution.state.current == "SUCCESS" and len(execution.task_run_list) == 501
+                assert execution.state.current == "SUCCESS" and len(execution.task_run_list) == args.fan_out + 1
                 histories = execution.state.histories
                 walls.append((_at(histories[-1].date) - _at(histories[0].date)).total_seconds())
-            print(f"ForEach over 500 values, all at once: wall median {statistics.median(walls):.3f} s "
+            print(f"ForEach over {args.fan_out} values, all at once: wall median {statistics.median(walls):.3f} s "
                   f"(runs: {', '.join(f'{w:.3f}' for w in walls)})")
         finally:
             bus.watcher.stop()
