@@ -1,7 +1,9 @@
 """The API's view: executions, their summaries and logs, with the offsets they were read
 up to, all written in one RocksDB batch (so a restart resumes exactly where it stopped).
 
-Keys:  e/<executionId>                         Execution record (Avro, the whole execution)
+Keys:  h/<executionId>                         ExecutionHeader record (Avro)
+       r/<executionId>/<index>                 TaskRun record (Avro), index zero-padded: an
+                                               update writes only the runs it changed
        s/<executionId>                         summary JSON (what a search filters and sorts on)
        f/<flowId>/<namespace>/<executionId>    the same summary, by flow (a search of one flow
                                                reads only that flow's executions)
@@ -31,13 +33,16 @@ def log_key(execution_id: str, partition: int, offset: int) -> bytes:
 
 @dataclass
 class ViewBatch:
-    executions: dict[str, bytes] = field(default_factory=dict)
+    #: execution id -> its ExecutionHeader record
+    headers: dict[str, bytes] = field(default_factory=dict)
+    #: (execution id, index) -> a TaskRun record
+    runs: dict[tuple[str, int], bytes] = field(default_factory=dict)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     logs: dict[bytes, dict[str, Any]] = field(default_factory=dict)
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.executions or self.summaries or self.logs or self.offsets)
+        return bool(self.headers or self.runs or self.summaries or self.logs or self.offsets)
 
 
 class ViewStore:
@@ -49,9 +54,12 @@ class ViewStore:
     def close(self) -> None:
         self._db.close()
 
-    def execution(self, execution_id: str) -> bytes | None:
-        value = self._db.get(_k("e", execution_id))
-        return None if value is None else bytes(value)
+    def execution(self, execution_id: str) -> tuple[bytes, list[bytes]] | None:
+        """The header and the task-run records of an execution (runs in index order)."""
+        header = self._db.get(_k("h", execution_id))
+        if header is None:
+            return None
+        return bytes(header), [value for _, value in self._scan(_k("r", execution_id) + b"/")]
 
     def summary(self, execution_id: str) -> dict[str, Any] | None:
         value = self._db.get(_k("s", execution_id))
@@ -76,8 +84,10 @@ class ViewStore:
         if not batch:
             return
         wb = WriteBatch(raw_mode=True)
-        for execution_id, value in batch.executions.items():
-            wb.put(_k("e", execution_id), value)
+        for execution_id, value in batch.headers.items():
+            wb.put(_k("h", execution_id), value)
+        for (execution_id, index), value in batch.runs.items():
+            wb.put(_k("r", execution_id, f"{index:06d}"), value)
         for execution_id, summary in batch.summaries.items():
             value = json.dumps(summary).encode()
             wb.put(_k("s", execution_id), value)
@@ -92,8 +102,10 @@ class ViewStore:
         """Delete an execution, its summaries and its logs (retention)."""
         execution_id = summary["id"]
         wb = WriteBatch(raw_mode=True)
-        wb.delete(_k("e", execution_id))
+        wb.delete(_k("h", execution_id))
         wb.delete(_k("s", execution_id))
+        runs = _k("r", execution_id) + b"/"
+        wb.delete_range(runs, runs[:-1] + b"0")
         wb.delete(_k("f", summary["flowId"], summary["namespace"], execution_id))
         logs = _k("l", execution_id) + b"/"
         wb.delete_range(logs, logs[:-1] + b"0")  # "0" follows "/": every key under l/<id>/

@@ -6,7 +6,7 @@ from typing import Any
 
 from ostinato.execution.model import Execution, iso
 from ostinato.flow.model import Flow
-from ostinato.wire.records import FlowRevision, LogEntry
+from ostinato.wire.records import FlowRevision, LogEntry, text_of_instant
 
 #: Kestra's log levels, lowest first (a `minLevel` keeps that level and those after it)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
@@ -16,18 +16,20 @@ def execution_json(execution: Execution) -> dict[str, Any]:
     return execution.to_dict(internal=False)
 
 
-def summary_of(execution: Execution) -> dict[str, Any]:
-    """What a search filters and sorts on, kept beside each execution in the view."""
+def summary_of_header(header: dict[str, Any]) -> dict[str, Any]:
+    """What a search filters and sorts on, kept beside each execution in the view: from
+    its `ExecutionHeader` record."""
+    state = header["state"]
     return {
-        "id": execution.id,
-        "namespace": execution.namespace,
-        "flowId": execution.flow_id,
-        "flowRevision": execution.flow_revision,
-        "tenantId": execution.tenant_id,
-        "state": execution.state.current,
-        "startDate": execution.state.start_date,
-        "endDate": execution.state.end_date,
-        "labels": {str(k): str(v) for k, v in execution.labels.items()},
+        "id": header["id"],
+        "namespace": header["namespace"],
+        "flowId": header["flowId"],
+        "flowRevision": header["flowRevision"],
+        "tenantId": header["tenantId"],
+        "state": state["current"],
+        "startDate": None if state["startDate"] is None else text_of_instant(state["startDate"]),
+        "endDate": None if state["endDate"] is None else text_of_instant(state["endDate"]),
+        "labels": {str(item["key"]): str(item["value"]) for item in header["labels"]},
     }
 
 

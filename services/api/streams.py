@@ -23,14 +23,15 @@ def sse(event_id: str, data: Any) -> str:
 
 
 async def current_execution(api: Api, execution_id: str, subscription: Subscription,
-                            wait: float) -> tuple[dict[str, Any], bool] | None:
+                            wait: float) -> tuple[dict[str, Any] | None, bool] | None:
     """The execution's JSON and whether it finished, waiting up to `wait` s for the view to
-    have it (it may have been created on another replica a moment ago)."""
+    have it (it may have been created on another replica a moment ago). The JSON is None
+    when it came from a subscription without progress and the execution has not finished."""
     execution = await asyncio.to_thread(api.view.execution, execution_id)
     if execution is not None:
         return execution_json(execution), execution.finished
     try:
-        item: tuple[dict[str, Any], bool] = await asyncio.wait_for(subscription.queue.get(), wait)
+        item: tuple[dict[str, Any] | None, bool] = await asyncio.wait_for(subscription.queue.get(), wait)
         return item
     except asyncio.TimeoutError:
         return None
@@ -41,7 +42,7 @@ async def find_execution(api: Api, execution_id: str) -> Execution | None:
     execution = await asyncio.to_thread(api.view.execution, execution_id)
     if execution is not None or not api.settings.read_wait:
         return execution
-    subscription = api.view.hub.subscribe(execution_key(execution_id))
+    subscription = api.view.hub.subscribe(execution_key(execution_id), progress=False)
     try:
         if await current_execution(api, execution_id, subscription, api.settings.read_wait) is None:
             return None
@@ -50,16 +51,18 @@ async def find_execution(api: Api, execution_id: str) -> Execution | None:
     return await asyncio.to_thread(api.view.execution, execution_id)
 
 
-async def until_finished(subscription: Subscription, first: tuple[dict[str, Any], bool]) -> dict[str, Any]:
+async def until_finished(subscription: Subscription,
+                         first: tuple[dict[str, Any] | None, bool]) -> dict[str, Any]:
     """The execution's JSON once it has finished."""
     data, finished = first
     while not finished:
         data, finished = await subscription.queue.get()
+    assert data is not None  # a finished execution is always published with its JSON
     return data
 
 
 async def follow_execution(api: Api, subscription: Subscription,
-                           first: tuple[dict[str, Any], bool]) -> AsyncIterator[str]:
+                           first: tuple[dict[str, Any] | None, bool]) -> AsyncIterator[str]:
     """Kestra's follow: `progress` with the current execution, then each change, then `end`
     (only `end` when it has already finished)."""
     try:
@@ -83,7 +86,7 @@ async def follow_logs(api: Api, execution_id: str, min_level: str | None) -> Asy
     finished and no log came for a moment."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     logs = api.view.hub.subscribe(logs_key(execution_id), queue)
-    changes = api.view.hub.subscribe(execution_key(execution_id), queue)
+    changes = api.view.hub.subscribe(execution_key(execution_id), queue, progress=False)
     sent: set[bytes] = set()
     try:
         for key, entry in await asyncio.to_thread(lambda: list(api.view.logs(execution_id))):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,19 +18,18 @@ from typing import Any, Iterator
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from ostinato.execution.model import Execution, iso
+from ostinato.execution.model import TERMINAL_STATES, Execution, iso
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.messages import consume_ready
 from ostinato.logging import get_logger
 from ostinato.store.view import ViewBatch, ViewStore, log_key
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
-from services.api.kestra_json import execution_json, log_json, summary_of
+from services.api.kestra_json import execution_json, log_json, summary_of_header
 
 log = get_logger(component="api-view")
 
 TOPICS = ("executions", "logs")
-CACHE_SIZE = 2000
 
 
 @dataclass(eq=False)
@@ -39,6 +37,9 @@ class Subscription:
     key: str
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    #: wants each change of an execution with its JSON (a follow); else only whether it
+    #: finished, with the JSON at the end (wait=true), which spares encoding big executions
+    progress: bool = True
 
 
 class Hub:
@@ -48,10 +49,11 @@ class Hub:
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
 
-    def subscribe(self, key: str, queue: asyncio.Queue[Any] | None = None) -> Subscription:
+    def subscribe(self, key: str, queue: asyncio.Queue[Any] | None = None, *,
+                  progress: bool = True) -> Subscription:
         """Call from the event loop; items published after this call are delivered (to
         `queue` when given, so one handler can wait on several keys)."""
-        subscription = Subscription(key, asyncio.get_running_loop())
+        subscription = Subscription(key, asyncio.get_running_loop(), progress=progress)
         if queue is not None:
             subscription.queue = queue
         with self._lock:
@@ -66,9 +68,9 @@ class Hub:
                 if not subscribers:
                     del self._subscriptions[subscription.key]
 
-    def wanted(self, key: str) -> bool:
+    def subscribers(self, key: str) -> list[Subscription]:
         with self._lock:
-            return key in self._subscriptions
+            return list(self._subscriptions.get(key, ()))
 
     def publish(self, key: str, item: Any) -> None:
         with self._lock:
@@ -101,11 +103,9 @@ class ExecutionView:
         self._codec = codec
         self.store = ViewStore(data_dir / "view")
         self.hub = Hub()
-        self._cache: OrderedDict[str, Execution] = OrderedDict()
         self._stop = threading.Event()
         self._caught_up = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="api-view", daemon=True)
-        self.gaps = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -130,11 +130,13 @@ class ExecutionView:
     # ---------------------------------------------------------------- reads
 
     def execution(self, execution_id: str) -> Execution | None:
-        value = self.store.execution(execution_id)
-        if value is None:
+        stored = self.store.execution(execution_id)
+        if stored is None:
             return None
-        _, record = self._codec.decode(value, expected="Execution")
-        return rec.execution_from_record(record)
+        header, runs = stored
+        _, header_record = self._codec.decode(header, expected="ExecutionHeader")
+        run_records = [self._codec.decode(run, expected="TaskRun")[1] for run in runs]
+        return rec.execution_from_changelog(header_record, run_records)
 
     def summaries(self, flow_id: str | None = None) -> Iterator[dict[str, Any]]:
         return self.store.summaries(flow_id)
@@ -186,8 +188,11 @@ class ExecutionView:
             consumer.close()
 
     def _apply(self, messages: list[Any]) -> None:
+        """Store a batch as it comes: an execution's header and the task runs each record
+        carries, re-encoded from the decoded record with no detour through the execution
+        model, so the cost follows the size of the updates, not of the executions."""
         batch = ViewBatch()
-        touched: dict[str, Execution] = {}
+        headers: dict[str, dict[str, Any]] = {}
         new_logs: list[tuple[bytes, dict[str, Any]]] = []
         deleted: set[str] = set()
         prefix = len(self._settings.topic_prefix)
@@ -198,7 +203,7 @@ class ExecutionView:
             if value is None:
                 if topic == "executions" and message.key() is not None:
                     deleted.add(message.key().decode())
-                    touched.pop(message.key().decode(), None)
+                    headers.pop(message.key().decode(), None)
                 continue
             try:
                 name, record = self._codec.decode(value)
@@ -212,27 +217,39 @@ class ExecutionView:
                 batch.logs[key] = entry
                 new_logs.append((key, entry))
             elif name in ("Execution", "ExecutionUpdate"):
-                execution = self._fold(record, touched)
-                if execution is not None:
-                    touched[execution.id] = execution
-        for execution in touched.values():
-            batch.executions[execution.id] = self._codec.encode("Execution", rec.execution_record(execution))
-            batch.summaries[execution.id] = summary_of(execution)
+                header, runs = _split(record)
+                headers[header["id"]] = header
+                deleted.discard(header["id"])
+                for run in runs:
+                    batch.runs[(header["id"], run["index"])] = self._codec.encode("TaskRun", run)
+        for execution_id, header in headers.items():
+            batch.headers[execution_id] = self._codec.encode("ExecutionHeader", header)
+            batch.summaries[execution_id] = summary_of_header(header)
         self.store.write(batch)
-        for execution_id in deleted - set(touched):
+        for execution_id in deleted:
             self._forget(execution_id)
-        for execution in touched.values():
-            if self.hub.wanted(execution_key(execution.id)):
-                self.hub.publish(execution_key(execution.id),
-                                 (execution_json(execution), execution.finished))
+        for execution_id, header in headers.items():
+            self._announce(execution_id, header)
         for key, entry in new_logs:
             self.hub.publish(logs_key(entry["executionId"]), (key, entry))
+
+    def _announce(self, execution_id: str, header: dict[str, Any]) -> None:
+        """Tell the handlers waiting on this execution; its JSON (read back whole) only for
+        a follow, or once it has finished."""
+        subscribers = self.hub.subscribers(execution_key(execution_id))
+        if not subscribers:
+            return
+        finished = finished_of_header(header)
+        data = None
+        if finished or any(s.progress for s in subscribers):
+            execution = self.execution(execution_id)
+            data = None if execution is None else execution_json(execution)
+        self.hub.publish(execution_key(execution_id), (data, finished))
 
     def _forget(self, execution_id: str) -> None:
         summary = self.store.summary(execution_id)
         if summary is not None:
             self.store.forget(summary)
-        self._cache.pop(execution_id, None)
 
     def _sweep(self, retention: timedelta) -> None:
         """Forget executions that ended before now - retention (in the reader's thread, so
@@ -241,27 +258,22 @@ class ExecutionView:
         old = [s for s in self.store.summaries() if s["endDate"] and s["endDate"] < cutoff]
         for summary in old:
             self.store.forget(summary)
-            self._cache.pop(summary["id"], None)
         if old:
             log.info("executions past retention forgotten", count=len(old), ended_before=cutoff)
 
-    def _fold(self, record: dict[str, Any], touched: dict[str, Execution]) -> Execution | None:
-        execution_id = record["id"]
-        current = touched.get(execution_id) or self._cached(execution_id)
-        try:
-            execution = rec.apply_execution_update(current, record)
-        except ValueError as error:
-            # an update missing (a compacted topic read mid-execution): keep what is known;
-            # the whole record written when the execution ends puts it right
-            self.gaps += 1
-            log.warning("execution update does not follow, kept the last view", reason=str(error))
-            return current
-        self._cache[execution_id] = execution
-        self._cache.move_to_end(execution_id)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return execution
 
-    def _cached(self, execution_id: str) -> Execution | None:
-        execution = self._cache.get(execution_id)
-        return execution if execution is not None else self.execution(execution_id)
+def _split(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The `ExecutionHeader` record and the `TaskRun` records of an `Execution` (all its
+    runs) or `ExecutionUpdate` (the runs it changed) record."""
+    if "taskRunList" in record:
+        runs = record["taskRunList"]
+        header = {k: v for k, v in record.items() if k != "taskRunList"}
+        header["taskRunCount"] = len(runs)
+        return header, runs
+    return {k: v for k, v in record.items() if k != "taskRuns"}, record["taskRuns"]
+
+
+def finished_of_header(header: dict[str, Any]) -> bool:
+    """Terminal, with its finally and afterExecution tasks done (`Execution.finished`)."""
+    return (header["state"]["current"] in TERMINAL_STATES
+            and rec.from_json(header["progressJson"]).get("phase") == "done")

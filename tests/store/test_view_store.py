@@ -11,7 +11,9 @@ from ostinato.store.view import ViewBatch, ViewStore, log_key
 def test_a_batch_survives_reopening_with_its_offsets(tmp_path: Path) -> None:
     store = ViewStore(tmp_path)
     batch = ViewBatch()
-    batch.executions["e1"] = b"\x01avro"
+    batch.headers["e1"] = b"\x01header"
+    batch.runs[("e1", 10)] = b"run 10"
+    batch.runs[("e1", 9)] = b"run 9"
     batch.summaries["e1"] = {"id": "e1", "state": "RUNNING", "flowId": "f", "namespace": "n"}
     batch.summaries["e2"] = {"id": "e2", "state": "SUCCESS", "flowId": "f-other", "namespace": "n"}
     # offsets 9 and 10 of one partition: key order must follow the numbers, not the text
@@ -23,7 +25,8 @@ def test_a_batch_survives_reopening_with_its_offsets(tmp_path: Path) -> None:
     store.close()
 
     again = ViewStore(tmp_path)
-    assert again.execution("e1") == b"\x01avro" and again.execution("e2") is None
+    assert again.execution("e1") == (b"\x01header", [b"run 9", b"run 10"]), "runs in index order"
+    assert again.execution("e2") is None
     assert [s["id"] for s in again.summaries()] == ["e1", "e2"]
     assert [s["id"] for s in again.summaries("f")] == ["e1"], "flow `f` is not a prefix of `f-other`"
     assert [s["id"] for s in again.summaries("f-other")] == ["e2"] and list(again.summaries("g")) == []
@@ -43,15 +46,17 @@ def test_forget_removes_one_execution_its_summaries_and_logs(tmp_path: Path) -> 
     store = ViewStore(tmp_path)
     batch = ViewBatch()
     for execution_id in ("e1", "e10", "e1.x"):
-        batch.executions[execution_id] = execution_id.encode()
+        batch.headers[execution_id] = execution_id.encode()
+        batch.runs[(execution_id, 0)] = b"run"
         batch.summaries[execution_id] = {"id": execution_id, "flowId": "f", "namespace": "n"}
         batch.logs[log_key(execution_id, 0, 1)] = {"message": execution_id}
         batch.logs[log_key(execution_id, 0, 2)] = {"message": execution_id}
     store.write(batch)
     store.forget({"id": "e1", "flowId": "f", "namespace": "n"})
     assert store.execution("e1") is None and list(store.logs("e1")) == []
+    assert list(store._scan(b"r/e1/")) == [], "its task runs are gone too"
     assert sorted(s["id"] for s in store.summaries()) == ["e1.x", "e10"]
     assert sorted(s["id"] for s in store.summaries("f")) == ["e1.x", "e10"]
     for kept in ("e10", "e1.x"):  # ids that share a prefix with the forgotten one stay whole
-        assert store.execution(kept) == kept.encode() and len(list(store.logs(kept))) == 2
+        assert store.execution(kept) == (kept.encode(), [b"run"]) and len(list(store.logs(kept))) == 2
     store.close()

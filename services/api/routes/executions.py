@@ -330,7 +330,7 @@ async def create(request: Request, namespace: str, flow_id: str, wait: bool = Fa
         id=str(uuid.uuid4()), at=_now(), execution_id=execution_id, namespace=flow.namespace,
         flow_id=flow.id, flow_revision=flow.revision or 1, tenant_id=flow.tenant_id,
         inputs=inputs, labels=given_labels, schedule_date=schedule)
-    subscription = api.view.hub.subscribe(execution_key(execution_id)) if wait else None
+    subscription = api.view.hub.subscribe(execution_key(execution_id), progress=False) if wait else None
     try:
         await api.send_event(event)
         if subscription is not None:
