@@ -334,3 +334,21 @@ tasks:
     refused = api.http.delete(api.url(f"/executions/{paused}"))
     assert refused.status_code == 409 and "PAUSED" in refused.json()["message"]
     api.http.delete(api.url(f"/executions/{paused}/kill"))
+
+
+def test_validate_inputs_types_each_and_starts_nothing(api: ApiServer) -> None:
+    deploy(api, HELLO)
+    before = api.http.get(api.url("/executions/search"), params={"flowId": "hello"}).json()["total"]
+    answer = api.http.post(api.url("/executions/company.team/hello/validate"), data={"count": "many"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["id"], body["namespace"]) == ("hello", "company.team")
+    by_id = {item["input"]["id"]: item for item in body["inputs"]}
+    assert "missing required input" in by_id["name"]["errors"][0]["message"]
+    assert "`count`" in by_id["count"]["errors"][0]["message"]
+    good = api.http.post(api.url("/executions/company.team/hello/validate"),
+                         data={"name": "x", "count": "3"}).json()
+    assert [(i["input"]["id"], i["value"], i["errors"]) for i in good["inputs"]] == [
+        ("name", "x", []), ("count", 3, [])]
+    time.sleep(0.5)  # time for a wrongly started execution to show in the view
+    assert api.http.get(api.url("/executions/search"), params={"flowId": "hello"}).json()["total"] == before

@@ -313,6 +313,40 @@ async def replay(request: Request, execution_id: str, taskRunId: str | None = No
 
 # ---------------------------------------------------------------- create
 
+@router.post("/executions/{namespace}/{flow_id}/validate", openapi_extra=FILE_BODY,
+             summary="Check inputs as a create would type them, starting nothing: each input "
+                     "with its typed value and its errors")
+async def validate_inputs(request: Request, namespace: str, flow_id: str,
+                          revision: int | None = None, tenant: str = Depends(tenant_of)) -> Any:
+    api = api_of(request)
+    flow = _executable(api, namespace, flow_id, revision, tenant)
+    given, uploads = await _read_form(request)
+    not_files = _text_for_files(flow.inputs, given, uploads)
+    out = []
+    for decl in flow.inputs:
+        errors = [e for e in not_files if f"`{decl.id}`" in e]
+        value: Any = given.get(decl.id)
+        if not errors:
+            try:  # each input alone: typing one never depends on another's value
+                # a file is only named, not stored: nothing of a validation is kept
+                typed = type_inputs([decl], given,
+                                    store_file=lambda i, _: uploads.get(i, (i, b""))[0])
+                value = _dotted(typed, decl.id)
+            except InputError as error:
+                errors = error.errors
+        out.append({"input": decl.model_dump(by_alias=True, exclude_none=True, mode="json"),
+                    "value": value, "enabled": True, "errors": [{"message": e} for e in errors]})
+    return {"id": flow.id, "namespace": flow.namespace, "inputs": out}
+
+
+def _dotted(values: dict[str, Any], dotted: str) -> Any:
+    """`values["a"]["b"]` for `a.b` (typed inputs nest dotted ids)."""
+    node: Any = values
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 @router.post("/executions/{namespace}/{flow_id}", openapi_extra=FILE_BODY,
              summary="Start an execution: inputs as multipart fields and files; `wait=true` "
                      "answers once it has ended")
@@ -371,10 +405,9 @@ def _schedule(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-async def _typed_form(api: Api, request: Request, declared: list[Input], namespace: str,
-                      flow_id: str, execution_id: str, *, prefix: str = "inputs") -> dict[str, Any]:
-    """The form's fields and files typed as `declared`; 422 naming each bad input. Files go
-    to internal storage under the execution (`<prefix>/<input id>/<file name>`)."""
+async def _read_form(request: Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    """The form's values by name (a file part's value is its file name), and the files
+    uploaded: name -> (file name, bytes)."""
     form = await request.form()
     given: dict[str, Any] = {}
     uploads: dict[str, tuple[str, bytes]] = {}
@@ -384,10 +417,24 @@ async def _typed_form(api: Api, request: Request, declared: list[Input], namespa
             given[name] = value.filename or name
         else:
             given[name] = value
-    file_inputs = {i.id for i in declared if i.type == "FILE"}
-    errors = [f"Invalid input for `{name}`, expected a file upload (multipart file part), "
-              f"got a text field" for name in file_inputs
-              if name in given and name not in uploads and not str(given[name]).startswith("kestra://")]
+    return given, uploads
+
+
+def _text_for_files(declared: list[Input], given: dict[str, Any],
+                    uploads: dict[str, tuple[str, bytes]]) -> list[str]:
+    """An error for each FILE input given as a text field (not a kestra:// URI)."""
+    return [f"Invalid input for `{i.id}`, expected a file upload (multipart file part), "
+            f"got a text field" for i in declared
+            if i.type == "FILE" and i.id in given and i.id not in uploads
+            and not str(given[i.id]).startswith("kestra://")]
+
+
+async def _typed_form(api: Api, request: Request, declared: list[Input], namespace: str,
+                      flow_id: str, execution_id: str, *, prefix: str = "inputs") -> dict[str, Any]:
+    """The form's fields and files typed as `declared`; 422 naming each bad input. Files go
+    to internal storage under the execution (`<prefix>/<input id>/<file name>`)."""
+    given, uploads = await _read_form(request)
+    errors = _text_for_files(declared, given, uploads)
     if errors:
         raise ApiError(422, "Invalid inputs", errors)
 
