@@ -20,7 +20,7 @@ from ostinato.wire.records import FlowRevision
 from services.api.context import Api, tenant_id_of
 from services.api.errors import ApiError, not_found
 from services.api.kestra_json import flow_json
-from services.api.routes.common import api_of, paged, tenant_of
+from services.api.routes.common import api_of, label_pairs, paged, tenant_of
 
 router = APIRouter(tags=["Flows"])
 
@@ -142,7 +142,7 @@ def _matching(api: Api, tenant: str, q: str | None, namespace: str | None,
               labels: list[str]) -> list[Flow]:
     """The latest flows of the tenant under `namespace` (a prefix), containing `q` in their
     uid or description, with every `key:value` label."""
-    wanted = _label_filter(labels)
+    wanted = label_pairs(labels)
     found = []
     for flow in _latest(api, tenant):
         if namespace and not (flow.namespace == namespace or flow.namespace.startswith(namespace + ".")):
@@ -293,12 +293,4 @@ def _revision(api: Api, flow: Flow, tenant: str) -> FlowRevision:
     return found
 
 
-def _label_filter(labels: list[str]) -> dict[str, str]:
-    out = {}
-    for item in labels:
-        key, sep, value = item.partition(":")
-        if not sep:
-            raise ApiError(422, "Invalid labels", [f"`{item}` is not key:value"])
-        out[key] = value
-    return out
 

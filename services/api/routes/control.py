@@ -1,0 +1,120 @@
+"""`/api/v1/{tenant}/executions/{id}/...`: kill, resume, restart, replay, delete. Each is
+a record for the executor (a tombstone on `executions` for a delete), never a write to a
+store."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from ostinato.decider import events as ev
+from ostinato.execution.model import Execution, State
+from ostinato.flow.inputs import Input
+from ostinato.flow.model import Flow
+from ostinato.kafka.client import new_execution_id
+from services.api.errors import ApiError
+from services.api.kestra_json import execution_json
+from services.api.routes.common import FILE_BODY, api_of, existing_execution, now
+from services.api.routes.create import typed_form
+
+router = APIRouter(tags=["Executions"])
+
+
+@router.delete("/executions/{execution_id}", status_code=204, summary="Delete a finished "
+               "execution and its logs from every API view (a tombstone on `executions`)")
+async def delete_execution(request: Request, execution_id: str) -> Response:
+    api = api_of(request)
+    execution = await existing_execution(api, execution_id)
+    if not execution.state.terminal:
+        raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
+                            "finished execution can be deleted (kill it first)")
+    await api.producer.send_tombstone("executions", execution_id)
+    # answer once this replica's view has applied it, so a read here sees the deletion
+    deadline = asyncio.get_running_loop().time() + 10
+    while await asyncio.to_thread(api.view.execution, execution_id) is not None:
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    return Response(status_code=204)
+
+
+@router.delete("/executions/{execution_id}/kill", status_code=202,
+               summary="Kill an execution: KILLING, then KILLED once its tasks stopped")
+async def kill(request: Request, execution_id: str) -> Response:
+    api = api_of(request)
+    execution = await existing_execution(api, execution_id)
+    if execution.state.terminal:
+        raise ApiError(409, f"Execution {execution_id} is already finished "
+                            f"({execution.state.current}), it cannot be killed")
+    await api.send_event(ev.Kill(str(uuid.uuid4()), now(), execution_id))
+    return Response(status_code=202)
+
+
+@router.post("/executions/{execution_id}/resume", status_code=204, openapi_extra=FILE_BODY,
+             summary="Resume a PAUSED execution (multipart: the Pause task's onResume inputs)")
+async def resume(request: Request, execution_id: str) -> Response:
+    api = api_of(request)
+    execution = await existing_execution(api, execution_id)
+    if execution.state.current != "PAUSED":
+        raise ApiError(409, f"Execution {execution_id} is {execution.state.current}, not PAUSED")
+    flow = api.flows.get(execution.namespace, execution.flow_id, execution.flow_revision,
+                         execution.tenant_id)
+    declared = _on_resume_inputs(flow, execution)
+    inputs = await typed_form(api, request, declared, execution.namespace, execution.flow_id,
+                               execution.id, prefix="resume")
+    await api.send_event(ev.Resume(str(uuid.uuid4()), now(), execution_id, inputs=inputs))
+    return Response(status_code=204)
+
+
+def _on_resume_inputs(flow: Flow | None, execution: Execution) -> list[Input]:
+    """The `onResume` inputs of the execution's paused Pause tasks (typed as declared)."""
+    if flow is None:
+        return []
+    paused = {run.task_id for run in execution.task_run_list if run.state.current == "PAUSED"}
+    out: list[Input] = []
+    for task in flow.all_tasks():
+        for declared in (getattr(task, "on_resume", None) or []) if task.id in paused else []:
+            # a Pause input has a flow input's shape; type it as one
+            try:
+                out.append(Input.model_validate(declared.model_dump(by_alias=True, exclude_none=True)))
+            except ValueError as error:
+                raise ApiError(422, "Invalid onResume input declaration",
+                               [f"{task.id}.onResume.{declared.id}: {error}"]) from None
+    return out
+
+
+@router.post("/executions/{execution_id}/restart", summary="Restart a FAILED or KILLED "
+             "execution from its failed task runs")
+async def restart(request: Request, execution_id: str) -> Any:
+    api = api_of(request)
+    execution = await existing_execution(api, execution_id)
+    if execution.state.current not in ("FAILED", "KILLED"):
+        raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
+                            "FAILED or KILLED execution can be restarted")
+    await api.send_event(ev.Restart(str(uuid.uuid4()), now(), execution_id))
+    return execution_json(execution)
+
+
+@router.post("/executions/{execution_id}/replay", summary="A new execution with the same inputs "
+             "(from the start, or from `taskRunId`)")
+async def replay(request: Request, execution_id: str, taskRunId: str | None = None) -> Any:  # noqa: N803
+    api = api_of(request)
+    execution = await existing_execution(api, execution_id)
+    if not execution.state.terminal:
+        raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
+                            "finished execution can be replayed")
+    if taskRunId is not None and execution.index_of(taskRunId) is None:
+        raise ApiError(422, "Invalid taskRunId", [f"execution {execution_id} has no task run {taskRunId}"])
+    new_id = new_execution_id()
+    await api.send_event(ev.Replay(str(uuid.uuid4()), now(), execution_id,
+                                   new_execution_id=new_id, task_run_id=taskRunId))
+    replayed = Execution(id=new_id, namespace=execution.namespace, flow_id=execution.flow_id,
+                         flow_revision=execution.flow_revision, tenant_id=execution.tenant_id,
+                         state=State.created(now()), inputs=execution.inputs,
+                         labels=execution.labels, original_id=execution.id)
+    return execution_json(replayed)
+
+
