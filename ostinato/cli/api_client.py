@@ -141,6 +141,29 @@ class ApiClient:
                 if event_id == "end":
                     return
 
+    # ---- control
+    def kill(self, execution_id: str) -> None:
+        """Ask for the execution to be killed (409 once it has finished)."""
+        self._no_content("DELETE", f"/executions/{_seg(execution_id)}/kill")
+
+    def resume(self, execution_id: str, inputs: dict[str, str] | None = None) -> None:
+        """Resume a paused execution with its Pause tasks' onResume inputs."""
+        content, content_type = _multipart(inputs or {}, {})
+        self._no_content("POST", f"/executions/{_seg(execution_id)}/resume", content=content,
+                         headers={"Content-Type": content_type})
+
+    def restart(self, execution_id: str) -> dict[str, Any]:
+        """Restart a FAILED or KILLED execution; answers the execution."""
+        answer: dict[str, Any] = self._json("POST", f"/executions/{_seg(execution_id)}/restart")
+        return answer
+
+    def replay(self, execution_id: str, task_run_id: str | None = None) -> dict[str, Any]:
+        """A new execution with the same inputs (from `task_run_id` when given); answers it."""
+        params = {"taskRunId": task_run_id} if task_run_id else {}
+        answer: dict[str, Any] = self._json("POST", f"/executions/{_seg(execution_id)}/replay",
+                                            params=params)
+        return answer
+
     # ---- logs
     def logs(self, execution_id: str, min_level: str | None = None,
              task_run_id: str | None = None) -> list[dict[str, Any]]:
@@ -157,6 +180,11 @@ class ApiClient:
             yield json.loads(data)
 
     # ---- plumbing
+    def _no_content(self, method: str, path: str, **kwargs: Any) -> None:
+        with self._errors():
+            response = self._http.request(method, path, **kwargs)
+        _raise_for(response)
+
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         with self._errors():
             response = self._http.request(method, path, **kwargs)

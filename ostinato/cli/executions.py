@@ -1,5 +1,5 @@
-"""`ostinato execution ...`: kill, resume, restart and replay through the bus; list, get,
-logs and follow through the API."""
+"""`ostinato execution ...`: kill, resume, restart and replay through the bus (or the API
+with --server); list, get, logs and follow through the API."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ from ostinato.wire import records as rec
 
 @click.group()
 def execution() -> None:
-    """Control executions (kill, resume, restart, replay: through Kafka) and look at them
-    (list, get, logs, follow: through the API)."""
+    """Control executions (kill, resume, restart, replay: through Kafka, or the API with
+    --server) and look at them (list, get, logs, follow: through the API)."""
 
 
 def _send(kwargs: dict[str, Any], event: ev.Event) -> None:
@@ -56,12 +56,18 @@ def _now() -> datetime:
 
 @execution.command()
 @click.argument("execution_id")
+@api_options(server_required=False)
 @kafka_options
 @wraps_kwargs
 def kill(kwargs: dict[str, Any]) -> None:
     """Kill EXECUTION_ID: it goes KILLING then KILLED; running tasks on workers are stopped."""
     execution_id = kwargs.pop("execution_id")
-    _send(kwargs, ev.Kill(str(uuid.uuid4()), _now(), execution_id))
+    api = api_client_of(kwargs)
+    if api is not None:
+        with api, exit_on_api_error(f"execution {execution_id} not found"):
+            api.kill(execution_id)
+    else:
+        _send(kwargs, ev.Kill(str(uuid.uuid4()), _now(), execution_id))
     click.echo(f"kill requested for {execution_id}")
 
 
@@ -70,10 +76,12 @@ def kill(kwargs: dict[str, Any]) -> None:
 @click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE",
               help="A value for the Pause task's onResume inputs (repeatable).")
 @click.option("--task-run", "task_run_id", default=None, help="Resume only this paused task run.")
+@api_options(server_required=False)
 @kafka_options
 @wraps_kwargs
 def resume(kwargs: dict[str, Any]) -> None:
-    """Resume a PAUSED execution (every paused task run, or the one named)."""
+    """Resume a PAUSED execution (every paused task run, or the one named; through the API,
+    which types the inputs as the Pause tasks declare them, every paused run)."""
     execution_id = kwargs.pop("execution_id")
     values = {}
     for item in kwargs.pop("inputs"):
@@ -81,19 +89,34 @@ def resume(kwargs: dict[str, Any]) -> None:
             raise click.BadParameter(f"`{item}` is not NAME=VALUE", param_hint="--input")
         name, value = item.split("=", 1)
         values[name] = value
-    _send(kwargs, ev.Resume(str(uuid.uuid4()), _now(), execution_id,
-                            task_run_id=kwargs.pop("task_run_id"), inputs=values))
+    task_run_id = kwargs.pop("task_run_id")
+    api = api_client_of(kwargs)
+    if api is not None:
+        if task_run_id is not None:
+            raise click.UsageError("--task-run is not available with --server (the API resumes "
+                                   "every paused task run, as Kestra's)")
+        with api, exit_on_api_error(f"execution {execution_id} not found"):
+            api.resume(execution_id, values)
+    else:
+        _send(kwargs, ev.Resume(str(uuid.uuid4()), _now(), execution_id,
+                                task_run_id=task_run_id, inputs=values))
     click.echo(f"resume requested for {execution_id}")
 
 
 @execution.command()
 @click.argument("execution_id")
+@api_options(server_required=False)
 @kafka_options
 @wraps_kwargs
 def restart(kwargs: dict[str, Any]) -> None:
     """Restart a FAILED or KILLED execution from its failed task runs (a new attempt each)."""
     execution_id = kwargs.pop("execution_id")
-    _send(kwargs, ev.Restart(str(uuid.uuid4()), _now(), execution_id))
+    api = api_client_of(kwargs)
+    if api is not None:
+        with api, exit_on_api_error(f"execution {execution_id} not found"):
+            api.restart(execution_id)
+    else:
+        _send(kwargs, ev.Restart(str(uuid.uuid4()), _now(), execution_id))
     click.echo(f"restart requested for {execution_id}")
 
 
@@ -101,6 +124,7 @@ def restart(kwargs: dict[str, Any]) -> None:
 @click.argument("execution_id")
 @click.option("--task-run", "task_run_id", default=None,
               help="Replay from this task run: the task runs created before it are kept.")
+@api_options(server_required=False)
 @kafka_options
 @wraps_kwargs
 def replay(kwargs: dict[str, Any]) -> None:
@@ -110,9 +134,14 @@ def replay(kwargs: dict[str, Any]) -> None:
 
     execution_id = kwargs.pop("execution_id")
     task_run_id = kwargs.pop("task_run_id")
-    new_id = new_execution_id()
-    _send(kwargs, ev.Replay(str(uuid.uuid4()), _now(), execution_id, new_execution_id=new_id,
-                            task_run_id=task_run_id))
+    api = api_client_of(kwargs)
+    if api is not None:
+        with api, exit_on_api_error(f"execution {execution_id} not found"):
+            new_id = str(api.replay(execution_id, task_run_id)["id"])
+    else:
+        new_id = new_execution_id()
+        _send(kwargs, ev.Replay(str(uuid.uuid4()), _now(), execution_id, new_execution_id=new_id,
+                                task_run_id=task_run_id))
     click.echo(new_id)
 
 
