@@ -88,8 +88,18 @@ def state_from_record(record: dict[str, Any]) -> State:
                  [History(h["state"], text_of_instant(h["date"])) for h in record["histories"]])
 
 
-def task_run_record(run: TaskRun, index: int) -> dict[str, Any]:
-    """A `TaskRun` record; `index` is the run's position in the execution's task run list."""
+#: progress the executor keeps for itself (its changelog, its store, ExecutionSeeded) and
+#: never publishes on `executions`: a ForEach's rendered values, which a run's record would
+#: otherwise carry again with each of its changes (O(values) bytes per child that ends)
+INTERNAL_PROGRESS = frozenset({"values"})
+
+
+def task_run_record(run: TaskRun, index: int, *, internal: bool = True) -> dict[str, Any]:
+    """A `TaskRun` record; `index` is the run's position in the execution's task run list.
+    `internal=False` leaves out INTERNAL_PROGRESS (what `executions` carries)."""
+    progress = run.progress
+    if not internal and not INTERNAL_PROGRESS.isdisjoint(progress):
+        progress = {k: v for k, v in progress.items() if k not in INTERNAL_PROGRESS}
     return {
         "id": run.id,
         "executionId": run.execution_id,
@@ -108,7 +118,7 @@ def task_run_record(run: TaskRun, index: int) -> dict[str, Any]:
         "lane": run.lane,
         "pos": run.pos,
         "eachValues": list(run.each_values),
-        "progressJson": to_json(run.progress),
+        "progressJson": to_json(progress),
     }
 
 
@@ -209,10 +219,12 @@ def _from_header(record: dict[str, Any], runs: list[TaskRun]) -> Execution:
     return execution
 
 
-def execution_record(execution: Execution) -> dict[str, Any]:
-    """The `Execution` record: the whole execution."""
+def execution_record(execution: Execution, *, internal: bool = True) -> dict[str, Any]:
+    """The `Execution` record: the whole execution (`internal=False`: as `executions` and
+    `execution-results` carry it, without INTERNAL_PROGRESS)."""
     out = _header(execution)
-    out["taskRunList"] = [task_run_record(run, i) for i, run in enumerate(execution.task_run_list)]
+    out["taskRunList"] = [task_run_record(run, i, internal=internal)
+                          for i, run in enumerate(execution.task_run_list)]
     return out
 
 
@@ -246,11 +258,22 @@ def task_run_records(execution: Execution, task_run_ids: Iterable[str]) -> list[
     return [task_run_record(run, index) for index, run in _indexes(execution, task_run_ids)]
 
 
+def published_runs(execution: Execution, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`TaskRun` records as `executions` carries them: built again without INTERNAL_PROGRESS
+    for the runs that hold some, the others as they are."""
+    out = []
+    for record in records:
+        run = execution.task_run_list[record["index"]]
+        internal = not INTERNAL_PROGRESS.isdisjoint(run.progress)
+        out.append(task_run_record(run, record["index"], internal=False) if internal else record)
+    return out
+
+
 def execution_update_record(execution: Execution, changed: Iterable[str]) -> dict[str, Any]:
-    """The `ExecutionUpdate` record: the header and only the task runs named in `changed`
-    (those one decision created or changed)."""
+    """The `ExecutionUpdate` record, as `executions` carries it: the header and only the
+    task runs named in `changed` (those one decision created or changed)."""
     out = execution_header_record(execution)
-    out["taskRuns"] = task_run_records(execution, changed)
+    out["taskRuns"] = published_runs(execution, task_run_records(execution, changed))
     return out
 
 

@@ -310,7 +310,7 @@ class ExecutorService:
         for command in decision.commands:
             self._carry_out(command, execution, flow, event, outbox)
         if execution.finished:
-            full = self.codec.encode("Execution", rec.execution_record(execution))
+            full = self.codec.encode("Execution", rec.execution_record(execution, internal=False))
             outbox.send("executions", execution.id, full)
             if not was_finished:
                 outbox.send("execution-results", execution.id, full)
@@ -320,7 +320,8 @@ class ExecutorService:
                 self._notify_parent(execution, event, outbox)
         else:
             # the update is the header and the changed runs, records already built above
-            update = {**header_record, "taskRuns": run_records}
+            # (a ForEach's again, without its values: see rec.INTERNAL_PROGRESS)
+            update = {**header_record, "taskRuns": rec.published_runs(execution, run_records)}
             outbox.send("executions", execution.id, self.codec.encode("ExecutionUpdate", update))
 
     def _carry_out(self, command: cmd.Command, execution: Execution, flow: Flow | None,

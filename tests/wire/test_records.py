@@ -45,6 +45,7 @@ from ostinato.wire import (
     worker_task_record,
 )
 
+from ostinato.wire.records import INTERNAL_PROGRESS
 from tests.wire.samples import at, events, execution, task_run
 
 
@@ -182,7 +183,7 @@ def test_execution_update_carries_only_the_changed_runs() -> None:
     ex = execution(10)
     view = apply_execution_update(None, trip("ExecutionUpdate", execution_update_record(
         ex, [r.id for r in ex.task_run_list])))
-    same_execution(rebuild(ex), view)
+    same_execution(published(rebuild(ex)), view)
     # one decision: a run changes, another is created
     ex.task_run_list[3].state.move("FAILED", at(100))
     ex.add(task_run(ex.id, 10, parent="tr0", outputs={"value": "new"}))
@@ -192,7 +193,7 @@ def test_execution_update_carries_only_the_changed_runs() -> None:
     assert [r["index"] for r in update["taskRuns"]] == [3, 10]
     assert update["taskRunCount"] == 11
     view = apply_execution_update(view, update)
-    same_execution(rebuild(ex), view)
+    same_execution(published(rebuild(ex)), view)
     # a gap (a missed update) is an error, not a silent divergence
     ex.add(task_run(ex.id, 11, parent="tr0"))
     ex.add(task_run(ex.id, 12, parent="tr0"))
@@ -200,6 +201,13 @@ def test_execution_update_carries_only_the_changed_runs() -> None:
         apply_execution_update(view, execution_update_record(ex, ["tr12"]))
     # a whole Execution record replaces the view
     same_execution(rebuild(ex), apply_execution_update(view, execution_record(ex)))
+
+
+def published(ex: Execution) -> Execution:
+    """The execution as a reader of `executions` sees it: no INTERNAL_PROGRESS in its runs."""
+    for run in ex.task_run_list:
+        run.progress = {k: v for k, v in run.progress.items() if k not in INTERNAL_PROGRESS}
+    return ex
 
 
 def rebuild(ex: Execution) -> Execution:
@@ -325,3 +333,20 @@ def test_labels_are_strings_as_in_kestra() -> None:
 def test_dataclasses_are_plain() -> None:
     # the helpers' dataclasses convert to dicts (for logs and the API)
     assert asdict(TriggerEvent(namespace="n", flow_id="f", at=at(0)))["flow_id"] == "f"
+
+
+def test_a_foreach_values_stay_out_of_what_executions_carries() -> None:
+    ex = execution()
+    ex.task_run_list[2].progress = {"values": [f"v{i}" for i in range(500)], "ended": 7}
+    internal = trip("TaskRun", task_run_records(ex, ["tr2"])[0])
+    assert json.loads(internal["progressJson"])["values"][499] == "v499", "the changelog keeps them"
+    update = trip("ExecutionUpdate", execution_update_record(ex, ["tr2", "tr3"]))
+    published = {r["id"]: json.loads(r["progressJson"]) for r in update["taskRuns"]}
+    assert published["tr2"] == {"ended": 7}, "the counters go out, the values do not"
+    assert published["tr3"] == ex.task_run_list[3].progress
+    full = trip("Execution", execution_record(ex, internal=False))
+    assert json.loads(full["taskRunList"][2]["progressJson"]) == {"ended": 7}
+    whole = trip("Execution", execution_record(ex))
+    assert len(json.dumps(full, default=str)) < len(json.dumps(whole, default=str)) - 3000
+    seeded = event_to_record(ev.ExecutionSeeded("e", at(0), "ex2", source=ex, from_task_run_id="tr2"))[1]
+    assert "v499" in seeded["source"]["taskRunList"][2]["progressJson"], "a replay's seed keeps them"
