@@ -16,15 +16,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from rocksdict import WriteBatch
+from rocksdict import Snapshot, WriteBatch
 
 from ostinato.store.rocks import open_raw, scan
 
 
 def _k(*parts: object) -> bytes:
     return "/".join(str(p) for p in parts).encode()
+
+
+def _get(snapshot: Snapshot, key: bytes) -> bytes | None:
+    try:
+        return bytes(snapshot[key])
+    except Exception:  # noqa: BLE001 (rocksdict raises a bare Exception for a missing key)
+        return None
 
 
 def log_key(execution_id: str, partition: int, offset: int) -> bytes:
@@ -54,12 +61,23 @@ class ViewStore:
     def close(self) -> None:
         self._db.close()
 
-    def execution(self, execution_id: str) -> tuple[bytes, list[bytes]] | None:
-        """The header and the task-run records of an execution (runs in index order)."""
-        header = self._db.get(_k("h", execution_id))
+    def execution(self, execution_id: str,
+                  run_count: Callable[[bytes], int]) -> tuple[bytes, list[bytes]] | None:
+        """The header and the task-run records of an execution (in index order), read from
+        one snapshot, so a batch written meanwhile is seen whole or not at all. Runs are
+        fetched by index (`run_count` reads their number from the header): a snapshot's
+        point reads are consistent, its iterators in rocksdict are not."""
+        snapshot = self._db.snapshot()
+        header = _get(snapshot, _k("h", execution_id))
         if header is None:
             return None
-        return bytes(header), [value for _, value in self._scan(_k("r", execution_id) + b"/")]
+        runs = []
+        for index in range(run_count(header)):
+            run = _get(snapshot, _k("r", execution_id, f"{index:06d}"))
+            if run is None:
+                raise ValueError(f"execution {execution_id}: task run {index} is not in the view")
+            runs.append(run)
+        return header, runs
 
     def summary(self, execution_id: str) -> dict[str, Any] | None:
         value = self._db.get(_k("s", execution_id))

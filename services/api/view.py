@@ -130,11 +130,17 @@ class ExecutionView:
     # ---------------------------------------------------------------- reads
 
     def execution(self, execution_id: str) -> Execution | None:
-        stored = self.store.execution(execution_id)
+        decoded: dict[str, Any] = {}
+
+        def run_count(header: bytes) -> int:
+            decoded.update(self._codec.decode(header, expected="ExecutionHeader")[1])
+            return int(decoded["taskRunCount"])
+
+        stored = self.store.execution(execution_id, run_count)
         if stored is None:
             return None
-        header, runs = stored
-        _, header_record = self._codec.decode(header, expected="ExecutionHeader")
+        _, runs = stored
+        header_record = decoded
         run_records = [self._codec.decode(run, expected="TaskRun")[1] for run in runs]
         return rec.execution_from_changelog(header_record, run_records)
 
