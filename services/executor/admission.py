@@ -154,8 +154,10 @@ class AdmissionOwner:
             elif answer == "QUEUED":
                 slots.queued.append(execution_id)
             changed.add(flow_key(request.tenant_id, request.namespace, request.flow_id))
-        name, record = rec.event_to_record(
-            ev.ExecutionRequested(**{**request.__dict__, "admission": answer}))
+        # stamped with the answer's time: the execution is created when admitted, so a request
+        # that waited here under load does not claim it was RUNNING since it was sent
+        name, record = rec.event_to_record(ev.ExecutionRequested(**{
+            **request.__dict__, "admission": answer, "at": datetime.now(timezone.utc)}))
         outbox.send("executor", execution_id, self.codec.encode(name, record))
 
     def _ended(self, record: dict[str, Any], outbox: Outbox, changed: set[FlowKey]) -> None:
