@@ -6,6 +6,7 @@ copying records, and the store never holds a form the changelog could not reprod
 
 Keys:  h/<p>/<executionId>             ExecutionHeader record
        r/<p>/<executionId>/<taskRunId>  TaskRun record
+       v/<p>/<executionId>/<taskRunId>  TaskRunValues record (a ForEach's values, written once)
        t/<p>/<executionId>/<timerId>    fire time (ISO text), an index of pending timers
        o/<p>                            last changelog offset applied (decimal text)
 """
@@ -64,6 +65,10 @@ class ExecutionStore:
         return _k("r", partition, execution_id, task_run_id)
 
     @staticmethod
+    def values_key(partition: int, execution_id: str, task_run_id: str) -> bytes:
+        return _k("v", partition, execution_id, task_run_id)
+
+    @staticmethod
     def timer_key(partition: int, execution_id: str, timer_id: str) -> bytes:
         return _k("t", partition, execution_id, timer_id)
 
@@ -74,6 +79,9 @@ class ExecutionStore:
 
     def runs(self, partition: int, execution_id: str) -> list[bytes]:
         return [value for _, value in self._scan(_k("r", partition, execution_id) + b"/")]
+
+    def values(self, partition: int, execution_id: str) -> list[bytes]:
+        return [value for _, value in self._scan(_k("v", partition, execution_id) + b"/")]
 
     def timers(self, partition: int) -> Iterator[tuple[str, str, str]]:
         """(fire time, execution id, timer id) of every pending timer of a partition."""

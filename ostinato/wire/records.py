@@ -252,10 +252,30 @@ def _indexes(execution: Execution, task_run_ids: Iterable[str]) -> list[tuple[in
     return found
 
 
-def task_run_records(execution: Execution, task_run_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """`TaskRun` records (with their index) of the runs named: for the store's changelog,
-    keyed `changelog_key(execution.id, run id)`."""
-    return [task_run_record(run, index) for index, run in _indexes(execution, task_run_ids)]
+def task_run_records(execution: Execution, task_run_ids: Iterable[str], *,
+                     internal: bool = True) -> list[dict[str, Any]]:
+    """`TaskRun` records (with their index) of the runs named. The executor's changelog
+    (key `changelog_key(execution.id, run id)`) takes them with `internal=False` and the
+    INTERNAL_PROGRESS in a `TaskRunValues` record of its own."""
+    return [task_run_record(run, index, internal=internal)
+            for index, run in _indexes(execution, task_run_ids)]
+
+
+def task_run_values_record(execution_id: str, run: TaskRun) -> dict[str, Any] | None:
+    """The `TaskRunValues` record of a run's INTERNAL_PROGRESS; None if it has none."""
+    held = {k: v for k, v in run.progress.items() if k in INTERNAL_PROGRESS}
+    if not held:
+        return None
+    return {"executionId": execution_id, "taskRunId": run.id, "valuesJson": to_json(held)}
+
+
+def apply_task_run_values(execution: Execution, record: dict[str, Any]) -> None:
+    """Put a `TaskRunValues` record back into its run's progress."""
+    run = execution.find(record["taskRunId"])
+    if run is None:
+        raise ValueError(f"values of task run {record['taskRunId']}, which execution "
+                         f"{execution.id} does not have")
+    run.progress.update(from_json(record["valuesJson"]))
 
 
 def published_runs(execution: Execution, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -326,10 +346,16 @@ def apply_execution_update(execution: Execution | None, update: dict[str, Any]) 
     return execution
 
 
-def changelog_key(execution_id: str, task_run_id: str | None = None) -> str:
+VALUES_SUFFIX = "/values"
+
+
+def changelog_key(execution_id: str, task_run_id: str | None = None, *, values: bool = False) -> str:
     """The executor store's changelog key: `<executionId>` for the header,
-    `<executionId>/<taskRunId>` for a task run."""
-    return execution_id if task_run_id is None else f"{execution_id}/{task_run_id}"
+    `<executionId>/<taskRunId>` for a task run, `<executionId>/<taskRunId>/values` for its
+    `TaskRunValues`."""
+    if task_run_id is None:
+        return execution_id
+    return f"{execution_id}/{task_run_id}" + (VALUES_SUFFIX if values else "")
 
 
 # ---------------------------------------------------------------- events

@@ -27,7 +27,7 @@ from ostinato.decider import Settings, decide
 from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.decider.engine import Decision
-from ostinato.execution.model import Execution, State
+from ostinato.execution.model import Execution, State, TaskRun
 from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
@@ -299,13 +299,16 @@ class ExecutorService:
         live.sizes["header"] = len(header)
         outbox.send("executor-changelog", rec.changelog_key(execution.id), header, partition=partition)
         batch.put(self.store.header_key(partition, execution.id), header)
-        run_records = rec.task_run_records(execution, decision.changed)
+        # task runs without a ForEach's values, which go once in a record of their own
+        run_records = rec.task_run_records(execution, decision.changed, internal=False)
         for record in run_records:
             value = self.codec.encode("TaskRun", record)
             live.sizes[record["id"]] = len(value)
             outbox.send("executor-changelog", rec.changelog_key(execution.id, record["id"]),
                         value, partition=partition)
             batch.put(self.store.run_key(partition, execution.id, record["id"]), value)
+            self._emit_values(partition, execution, execution.task_run_list[record["index"]],
+                              live, outbox, batch)
         self.state.sync_timers(partition, live, batch)
         for command in decision.commands:
             self._carry_out(command, execution, flow, event, outbox)
@@ -320,9 +323,24 @@ class ExecutorService:
                 self._notify_parent(execution, event, outbox)
         else:
             # the update is the header and the changed runs, records already built above
-            # (a ForEach's again, without its values: see rec.INTERNAL_PROGRESS)
-            update = {**header_record, "taskRuns": rec.published_runs(execution, run_records)}
+            update = {**header_record, "taskRuns": run_records}
             outbox.send("executions", execution.id, self.codec.encode("ExecutionUpdate", update))
+
+    def _emit_values(self, partition: int, execution: Execution, run: TaskRun, live: Live,
+                     outbox: Outbox, batch: StoreBatch) -> None:
+        """A run's INTERNAL_PROGRESS (a ForEach's values) as a `TaskRunValues` changelog
+        record, when the run has some that were not written yet: once per rendering."""
+        values = run.progress.get("values")
+        if values is None or live.values_written.get(run.id) is values:
+            return
+        record = rec.task_run_values_record(execution.id, run)
+        assert record is not None
+        value = self.codec.encode("TaskRunValues", record)
+        key = rec.changelog_key(execution.id, run.id, values=True)
+        live.sizes[key] = len(value)
+        outbox.send("executor-changelog", key, value, partition=partition)
+        batch.put(self.store.values_key(partition, execution.id, run.id), value)
+        live.values_written[run.id] = values
 
     def _carry_out(self, command: cmd.Command, execution: Execution, flow: Flow | None,
                    event: ev.Event, outbox: Outbox) -> None:

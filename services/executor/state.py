@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ostinato.execution.model import Execution
 from ostinato.kafka.config import KafkaSettings
@@ -36,6 +37,9 @@ class Live:
     sizes: dict[str, int]
     #: the timers indexed in the store for this execution (saves a scan per event)
     indexed_timers: set[str] = field(default_factory=set)
+    #: task run id -> the values object last written as its TaskRunValues record (a new
+    #: object, not an equal one, means they were rendered again: compared with `is`)
+    values_written: dict[str, Any] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -74,7 +78,10 @@ class ExecutorState:
             nonlocal count
             count += 1
             execution_id, _, run_id = key.partition("/")
-            if run_id:
+            if run_id.endswith(rec.VALUES_SUFFIX):
+                store_key = self.store.values_key(partition, execution_id,
+                                                  run_id[:-len(rec.VALUES_SUFFIX)])
+            elif run_id:
                 store_key = self.store.run_key(partition, execution_id, run_id)
             else:
                 store_key = self.store.header_key(partition, execution_id)
@@ -116,6 +123,12 @@ class ExecutorState:
         sizes = {"header": len(header), **{r["id"]: len(v) for r, v in zip(run_records, runs)}}
         live = Live(partition, execution, header, sizes,
                     set(self.store.timer_ids(partition, execution_id)))
+        for value in self.store.values(partition, execution_id):
+            _, record = self.codec.decode(value, expected="TaskRunValues")
+            rec.apply_task_run_values(execution, record)
+            run_id = record["taskRunId"]
+            live.sizes[rec.changelog_key(execution_id, run_id, values=True)] = len(value)
+            live.values_written[run_id] = execution.find(run_id).progress.get("values")  # type: ignore[union-attr]
         if not execution.finished:
             self.live[execution_id] = live
         return live

@@ -108,6 +108,41 @@ def test_a_sigkilled_executor_is_replaced_and_nothing_is_lost_or_applied_twice(
     assert_each_task_ran_once(execution, [f"t{i}" for i in range(12)])
 
 
+def test_a_foreach_survives_its_executor_with_its_values_restored(
+        stack: LocalStack, bus: ServiceRunner) -> None:
+    """A ForEach's values are a changelog record of their own (TaskRunValues): an executor
+    with an empty store restores them and the remaining iterations run, each once."""
+    executor = stack.spawn("executor", instance="a")
+    stack.spawn("worker")
+    flow = bus.deploy("""
+id: survive-foreach
+namespace: tests.failures
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    concurrencyLimit: 2
+    values: "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"
+    tasks:
+      - id: nap
+        type: io.kestra.plugin.core.flow.Sleep
+        duration: PT0.2S
+      - id: echo
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ taskrun.value }}"
+""")
+    execution_id = bus.start(flow)
+    bus.watcher.wait(lambda: _succeeded(bus, execution_id) >= 6, timeout=FAILOVER_TIMEOUT,
+                     what="a few iterations done before the kill")
+    sigkill(executor)
+    stack.spawn("executor", instance="b")  # an empty store: restores from the changelog
+    execution = bus.wait_finished(execution_id, timeout=FAILOVER_TIMEOUT)
+    assert execution.state.current == "SUCCESS"
+    echoes = sorted(int(run.outputs["value"]) for run in execution.runs_of("echo") if run.outputs)
+    assert echoes == list(range(12)), "every value ran once"
+    assert len(execution.runs_of("nap")) == 12
+    assert "values" not in execution.runs_of("each")[0].progress, "executions does not carry them"
+
+
 def test_a_sigkilled_worker_mid_task_means_the_task_runs_again_elsewhere(
         stack: LocalStack, bus: ServiceRunner) -> None:
     stack.spawn("executor")
