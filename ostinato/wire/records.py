@@ -278,22 +278,11 @@ def apply_task_run_values(execution: Execution, record: dict[str, Any]) -> None:
     run.progress.update(from_json(record["valuesJson"]))
 
 
-def published_runs(execution: Execution, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`TaskRun` records as `executions` carries them: built again without INTERNAL_PROGRESS
-    for the runs that hold some, the others as they are."""
-    out = []
-    for record in records:
-        run = execution.task_run_list[record["index"]]
-        internal = not INTERNAL_PROGRESS.isdisjoint(run.progress)
-        out.append(task_run_record(run, record["index"], internal=False) if internal else record)
-    return out
-
-
 def execution_update_record(execution: Execution, changed: Iterable[str]) -> dict[str, Any]:
     """The `ExecutionUpdate` record, as `executions` carries it: the header and only the
     task runs named in `changed` (those one decision created or changed)."""
     out = execution_header_record(execution)
-    out["taskRuns"] = published_runs(execution, task_run_records(execution, changed))
+    out["taskRuns"] = task_run_records(execution, changed, internal=False)
     return out
 
 
