@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +54,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _control(kwargs: dict[str, Any], execution_id: str, *, through_api: Callable[[ApiClient], Any],
+             event: Callable[[], ev.Event]) -> Any:
+    """Through the API with --server (what `through_api` answers), else the event on Kafka."""
+    api = api_client_of(kwargs)
+    if api is None:
+        _send(kwargs, event())
+        return None
+    with api, exit_on_api_error(f"execution {execution_id} not found"):
+        return through_api(api)
+
+
 @execution.command()
 @click.argument("execution_id")
 @api_options(server_required=False)
@@ -62,12 +73,8 @@ def _now() -> datetime:
 def kill(kwargs: dict[str, Any]) -> None:
     """Kill EXECUTION_ID: it goes KILLING then KILLED; running tasks on workers are stopped."""
     execution_id = kwargs.pop("execution_id")
-    api = api_client_of(kwargs)
-    if api is not None:
-        with api, exit_on_api_error(f"execution {execution_id} not found"):
-            api.kill(execution_id)
-    else:
-        _send(kwargs, ev.Kill(str(uuid.uuid4()), _now(), execution_id))
+    _control(kwargs, execution_id, through_api=lambda api: api.kill(execution_id),
+             event=lambda: ev.Kill(str(uuid.uuid4()), _now(), execution_id))
     click.echo(f"kill requested for {execution_id}")
 
 
@@ -90,16 +97,12 @@ def resume(kwargs: dict[str, Any]) -> None:
         name, value = item.split("=", 1)
         values[name] = value
     task_run_id = kwargs.pop("task_run_id")
-    api = api_client_of(kwargs)
-    if api is not None:
-        if task_run_id is not None:
-            raise click.UsageError("--task-run is not available with --server (the API resumes "
-                                   "every paused task run, as Kestra's)")
-        with api, exit_on_api_error(f"execution {execution_id} not found"):
-            api.resume(execution_id, values)
-    else:
-        _send(kwargs, ev.Resume(str(uuid.uuid4()), _now(), execution_id,
-                                task_run_id=task_run_id, inputs=values))
+    if kwargs["server"] and task_run_id is not None:
+        raise click.UsageError("--task-run is not available with --server (the API resumes "
+                               "every paused task run, as Kestra's)")
+    _control(kwargs, execution_id, through_api=lambda api: api.resume(execution_id, values),
+             event=lambda: ev.Resume(str(uuid.uuid4()), _now(), execution_id,
+                                     task_run_id=task_run_id, inputs=values))
     click.echo(f"resume requested for {execution_id}")
 
 
@@ -111,12 +114,8 @@ def resume(kwargs: dict[str, Any]) -> None:
 def restart(kwargs: dict[str, Any]) -> None:
     """Restart a FAILED or KILLED execution from its failed task runs (a new attempt each)."""
     execution_id = kwargs.pop("execution_id")
-    api = api_client_of(kwargs)
-    if api is not None:
-        with api, exit_on_api_error(f"execution {execution_id} not found"):
-            api.restart(execution_id)
-    else:
-        _send(kwargs, ev.Restart(str(uuid.uuid4()), _now(), execution_id))
+    _control(kwargs, execution_id, through_api=lambda api: api.restart(execution_id),
+             event=lambda: ev.Restart(str(uuid.uuid4()), _now(), execution_id))
     click.echo(f"restart requested for {execution_id}")
 
 
@@ -134,14 +133,13 @@ def replay(kwargs: dict[str, Any]) -> None:
 
     execution_id = kwargs.pop("execution_id")
     task_run_id = kwargs.pop("task_run_id")
-    api = api_client_of(kwargs)
-    if api is not None:
-        with api, exit_on_api_error(f"execution {execution_id} not found"):
-            new_id = str(api.replay(execution_id, task_run_id)["id"])
-    else:
-        new_id = new_execution_id()
-        _send(kwargs, ev.Replay(str(uuid.uuid4()), _now(), execution_id, new_execution_id=new_id,
+    new_id = new_execution_id()
+    answered = _control(
+        kwargs, execution_id, through_api=lambda api: api.replay(execution_id, task_run_id),
+        event=lambda: ev.Replay(str(uuid.uuid4()), _now(), execution_id, new_execution_id=new_id,
                                 task_run_id=task_run_id))
+    if answered is not None:  # the API chose the new execution's id
+        new_id = str(answered["id"])
     click.echo(new_id)
 
 
