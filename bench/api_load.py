@@ -25,26 +25,9 @@ import httpx
 from ostinato.broker import free_port
 from ostinato.cli.stack import LocalStack
 
-TWO_TASKS = """id: two-tasks
-namespace: bench
-tasks:
-  - id: first
-    type: io.kestra.plugin.core.debug.Return
-    format: "{{ execution.id }}"
-  - id: second
-    type: io.kestra.plugin.core.debug.Return
-    format: "{{ outputs.first.value }}"
-"""
+from shared import instant, percentile, TWO_TASKS
+
 ENDED = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def _at(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def wait_ready(base: str, timeout: float = 60.0) -> None:
@@ -115,7 +98,7 @@ def main() -> None:
             done = wait_all(base, sent, args.timeout)
         finally:
             stack.stop()
-    to_end = [_at(str(e["state"]["endDate"])) - sent[i] for i, e in done.items()]  # type: ignore[index]
+    to_end = [instant(str(e["state"]["endDate"])).timestamp() - sent[i] for i, e in done.items()]  # type: ignore[index]
     succeeded = sum(1 for e in done.values() if e["state"]["current"] == "SUCCESS")  # type: ignore[index]
     print(json.dumps({
         "executions": args.executions,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 from ostinato.cli.stack import LocalStack
@@ -22,6 +21,8 @@ from ostinato.execution.model import Execution
 from ostinato.wire.codec import default_codec
 
 from ostinato.harness import ServiceRunner
+
+from shared import instant, percentile
 
 RETURN_TASK = """
   - id: t{i}
@@ -43,27 +44,17 @@ def flow_source(flow_id: str, task: str, count: int) -> str:
     return f"id: {flow_id}\nnamespace: bench\ntasks:{tasks}"
 
 
-def _at(text: str | None) -> datetime:
-    assert text is not None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def measure(execution: Execution) -> tuple[float, list[float]]:
     """(wall seconds, gaps in ms) of a finished sequential execution."""
     histories = execution.state.histories
-    wall = (_at(histories[-1].date) - _at(histories[0].date)).total_seconds()
+    wall = (instant(histories[-1].date) - instant(histories[0].date)).total_seconds()
     gaps = []
     runs = execution.task_run_list
     for before, after in zip(runs, runs[1:]):
-        ended = _at(before.attempts[-1].state.histories[-1].date)
+        ended = instant(before.attempts[-1].state.histories[-1].date)
         started = next(h.date for h in after.attempts[0].state.histories if h.state == "RUNNING")
-        gaps.append((_at(started) - ended).total_seconds() * 1000)
+        gaps.append((instant(started) - ended).total_seconds() * 1000)
     return wall, gaps
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> None:

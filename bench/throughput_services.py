@@ -15,24 +15,14 @@ import json
 import statistics
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 from ostinato.cli.stack import LocalStack
 from ostinato.harness import ServiceRunner
 from ostinato.wire.codec import default_codec
 
-TWO_TASKS = """
-id: two-tasks
-namespace: bench
-tasks:
-  - id: first
-    type: io.kestra.plugin.core.debug.Return
-    format: "{{ execution.id }}"
-  - id: second
-    type: io.kestra.plugin.core.debug.Return
-    format: "{{ outputs.first.value }}"
-"""
+from shared import instant, percentile, TWO_TASKS
+
 FOREACH = """
 id: fan-out
 namespace: bench
@@ -46,16 +36,6 @@ tasks:
         type: io.kestra.plugin.core.debug.Return
         format: "{{{{ taskrun.value }}}}"
 """
-
-
-def _at(text: str | None) -> datetime:
-    assert text is not None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> None:
@@ -87,9 +67,9 @@ def main() -> None:
                 execution = bus.wait_finished(execution_id, timeout=600)
                 assert execution.state.current == "SUCCESS", execution.state.current
                 histories = execution.state.histories
-                durations.append((_at(histories[-1].date) - _at(histories[0].date)).total_seconds())
-            elapsed = max(_at(bus.executions[i].state.histories[-1].date) for i in started) - \
-                min(_at(bus.executions[i].state.histories[0].date) for i in started)
+                durations.append((instant(histories[-1].date) - instant(histories[0].date)).total_seconds())
+            elapsed = max(instant(bus.executions[i].state.histories[-1].date) for i in started) - \
+                min(instant(bus.executions[i].state.histories[0].date) for i in started)
             per_minute = count / elapsed.total_seconds() * 60
             print(f"2-task flow: {count} executions offered at {args.rate:.0f}/s with "
                   f"{args.workers} worker(s): {per_minute:,.0f} completed per minute, "
@@ -102,7 +82,7 @@ def main() -> None:
                 execution = bus.run(fan, timeout=300)
                 assert execution.state.current == "SUCCESS" and len(execution.task_run_list) == args.fan_out + 1
                 histories = execution.state.histories
-                walls.append((_at(histories[-1].date) - _at(histories[0].date)).total_seconds())
+                walls.append((instant(histories[-1].date) - instant(histories[0].date)).total_seconds())
             print(f"ForEach over {args.fan_out} values, all at once: wall median {statistics.median(walls):.3f} s "
                   f"(runs: {', '.join(f'{w:.3f}' for w in walls)})")
         finally:
