@@ -7,7 +7,6 @@ import asyncio
 import json
 import shutil
 import subprocess
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -75,10 +74,7 @@ def test_invalid_input_answers_422_naming_it_and_starts_nothing(api: ApiServer) 
     assert any("`count`" in d for d in bad.json()["details"]), bad.json()
     missing = api.http.post(api.url("/executions/company.team/hello"))
     assert missing.status_code == 422 and any("`name`" in d for d in missing.json()["details"])
-    time.sleep(0.5)  # give a wrongly started execution the time to show up in the view
-    after = api.http.get(api.url("/executions/search"), params={"namespace": "company.team",
-                                                                "flowId": "hello"}).json()["total"]
-    assert after == before
+    assert _hello_count_after_one_more(api) == before + 1, "nothing but the barrier started"
 
 
 def test_unknown_flow_and_execution_answer_404_with_a_json_body(api: ApiServer) -> None:
@@ -338,7 +334,8 @@ tasks:
 
 def test_validate_inputs_types_each_and_starts_nothing(api: ApiServer) -> None:
     deploy(api, HELLO)
-    before = api.http.get(api.url("/executions/search"), params={"flowId": "hello"}).json()["total"]
+    before = api.http.get(api.url("/executions/search"), params={"namespace": "company.team",
+                                                                 "flowId": "hello"}).json()["total"]
     answer = api.http.post(api.url("/executions/company.team/hello/validate"), data={"count": "many"})
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -350,5 +347,15 @@ def test_validate_inputs_types_each_and_starts_nothing(api: ApiServer) -> None:
                          data={"name": "x", "count": "3"}).json()
     assert [(i["input"]["id"], i["value"], i["errors"]) for i in good["inputs"]] == [
         ("name", "x", []), ("count", 3, [])]
-    time.sleep(0.5)  # time for a wrongly started execution to show in the view
-    assert api.http.get(api.url("/executions/search"), params={"flowId": "hello"}).json()["total"] == before
+    assert _hello_count_after_one_more(api) == before + 1, "nothing but the barrier started"
+
+
+def _hello_count_after_one_more(api: ApiServer) -> int:
+    """Start one valid execution of `hello`, wait for its end, then count the executions of
+    `hello`: a barrier instead of a sleep (an execution wrongly started by an earlier
+    request was requested before this one, so it shows by the time this one has ended)."""
+    api.http.post(api.url("/executions/company.team/hello"), data={"name": "barrier"},
+                  params={"wait": "true"}).raise_for_status()
+    found: int = api.http.get(api.url("/executions/search"), params={
+        "namespace": "company.team", "flowId": "hello"}).json()["total"]
+    return found
