@@ -83,7 +83,7 @@ def main() -> None:
                 print(f"{args.tasks} x {name:<16} {args.runs:>4} {statistics.median(walls):>10.3f} "
                       f"{min(walls):>10.3f} {percentile(gaps, 0.5):>10.1f} {percentile(gaps, 0.99):>10.1f}")
         finally:
-            bus.watcher.stop()
+            bus.close()
             stack.stop()
 
 

@@ -86,7 +86,7 @@ def main() -> None:
             print(f"ForEach over {args.fan_out} values, all at once: wall median {statistics.median(walls):.3f} s "
                   f"(runs: {', '.join(f'{w:.3f}' for w in walls)})")
         finally:
-            bus.watcher.stop()
+            bus.close()
             stack.stop()
 
 

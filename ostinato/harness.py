@@ -123,6 +123,13 @@ class ServiceRunner:
         #: the API's base URL when the stack runs one (webhook cases call it)
         self.api_url: str | None = None
 
+    def close(self) -> None:
+        """Stop the watcher and the client's flow table: their consumers would otherwise
+        outlive the broker and retry a closed port until the process ends."""
+        self.watcher.stop()
+        self.client.close()
+        self._producer.flush(5)
+
     @property
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
