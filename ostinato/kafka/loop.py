@@ -17,16 +17,18 @@ def consume_and_produce(
     consumer: Consumer, producer: Producer, kafka: KafkaSettings, topic: str,
     stop: threading.Event, handle: Callable[[Received, Outbox], None], *, log: Any,
     before_flush: Callable[[Outbox], None] | None = None, batch: int = 200,
+    state_topic: str | None = None,
 ) -> None:
     """Run until `stop`: `handle` each record of `topic` (ostinato's short name), let
-    `before_flush` add what the batch as a whole produces, flush, then commit."""
+    `before_flush` add what the batch as a whole produces, flush, then commit. Records for
+    `state_topic` (the handler's own state) are written after all the others (Outbox)."""
     name = kafka.topic(topic)
     try:
         while not stop.is_set():
             messages = consume_ready(consumer, batch, 0.05)
             if not messages:
                 continue
-            outbox = Outbox(producer, kafka)
+            outbox = Outbox(producer, kafka, track=state_topic)
             last: dict[int, int] = {}
             for message in messages:
                 error = message.error()

@@ -93,7 +93,8 @@ class AdmissionOwner:
         self._consumer.subscribe([self.kafka.topic("admissions")], on_assign=self._on_assign,
                                  on_revoke=self._on_revoke, on_lost=self._on_revoke)
         consume_and_produce(self._consumer, self._producer, self.kafka, "admissions", stop,
-                            self._handle, log=log, before_flush=self._write_state)
+                            self._handle, log=log, before_flush=self._write_state,
+                            state_topic="admission-state")
 
     def _write_state(self, outbox: Outbox) -> None:
         """The state of every flow the batch changed, before the answers are committed."""

@@ -107,7 +107,7 @@ class ExecutorService:
                     else:
                         blocked.add(partition)
                 self._fire_due_timers(outbox)
-                if done or batch or outbox.offsets or messages:
+                if done or batch or outbox or messages:
                     self._finish_batch(outbox, batch, done)
                     if self.metrics is not None and messages:
                         self.metrics.batch_seconds.observe(time.perf_counter() - started)

@@ -145,7 +145,8 @@ class PreconditionOwner:
         self._consumer.subscribe([self.kafka.topic("flow-trigger-hits")],
                                  on_assign=lambda *_: self._restore(), on_revoke=lambda *_: self._forget())
         consume_and_produce(self._consumer, self._producer, self.kafka, "flow-trigger-hits", stop,
-                            self._handle, log=log, before_flush=self._write_windows)
+                            self._handle, log=log, before_flush=self._write_windows,
+                            state_topic="flow-trigger-state")
 
     def _restore(self) -> None:
         self.windows = Windows()

@@ -100,7 +100,7 @@ class ScheduleTicker:
                     outbox.send("executor", request.execution_id, self.codec.encode(name, value))
                     fired += 1
         if changed:
-            outbox.flush()  # requests first: a state never runs ahead of its requests
+            # the outbox writes the states only once the requests are confirmed
             states: dict[str, bytes | None] = {}
             for uid, moment in changed.items():
                 self.last[uid] = moment
