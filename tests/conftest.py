@@ -46,8 +46,17 @@ def bus(stack: LocalStack) -> Iterator[ServiceRunner]:
     try:
         yield runner
     finally:
-        runner.watcher.stop()
+        runner.close()
         assert runner.watcher.gaps == [], f"execution updates missed: {runner.watcher.gaps[:3]}"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item (`item.rep_call`), for fixtures that say
+    more when the test failed (print_service_logs)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)
 
 
 @pytest.hookimpl(trylast=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -83,6 +83,28 @@ class _Offsets:
             self._done.pop(partition, None)
 
 
+class _RecentTasks:
+    """The last task attempts this worker took. An executor killed after sending a task but
+    before writing its changelog replays the event and sends the same attempt again (same
+    task run id, same attempt number): the copy is dropped, as the first run's result
+    stands for both."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._keys: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, task_run_id: str, attempt: int) -> bool:
+        with self._lock:
+            key = (task_run_id, attempt)
+            if key in self._keys:
+                return False
+            self._keys[key] = None
+            if len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+            return True
+
+
 class WorkerService:
     def __init__(self, kafka: KafkaSettings, config: WorkerConfig, codec: Codec, *,
                  metrics: StandardMetrics | None = None) -> None:
@@ -99,6 +121,7 @@ class WorkerService:
         self._backlog: deque[Received] = deque()
         #: task run id -> the event that stops it (set by a KillTask on worker-control)
         self._cancels: dict[str, threading.Event] = {}
+        self._recent = _RecentTasks()
         self.ready = threading.Event()
 
     # ------------------------------------------------------------------ loop
@@ -183,6 +206,9 @@ class WorkerService:
                                           utcnow())], []))
             return
         bound = log.bind(executionId=task.execution_id, taskRunId=task.task_run_id, taskId=task.task.id)
+        if not self._recent.first_time(task.task_run_id, task.attempt):
+            bound.info("task sent again after an executor restart: skipped", attempt=task.attempt)
+            return
         self._send_result(task.execution_id, task.task_run_id, task.attempt, None)
         started = time.monotonic()
         outcome = self._run_with_timeout(task)

@@ -9,6 +9,7 @@ import pytest
 
 from ostinato.cli.stack import LocalStack
 from ostinato.wire.codec import default_codec
+from tests.diagnostics import print_service_logs
 
 from ostinato.harness import ServiceRunner
 
@@ -18,7 +19,7 @@ def storage_of(stack: LocalStack) -> Path:
 
 
 @pytest.fixture
-def fresh_stack(tmp_path: Path) -> Iterator[LocalStack]:
+def fresh_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     """A stack of its own (executor and worker), for tests that kill or add processes."""
     own = LocalStack(data_dir=tmp_path, services=("executor", "worker"))
     own.start()
@@ -26,6 +27,7 @@ def fresh_stack(tmp_path: Path) -> Iterator[LocalStack]:
         yield own
     finally:
         own.stop()
+        print_service_logs(request, own)
 
 
 @pytest.fixture
@@ -35,4 +37,4 @@ def fresh_bus(fresh_stack: LocalStack) -> Iterator[ServiceRunner]:
     try:
         yield runner
     finally:
-        runner.watcher.stop()
+        runner.close()

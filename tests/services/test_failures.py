@@ -11,28 +11,33 @@ import os
 import signal
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from ostinato.cli.stack import LocalStack, ServiceProcess
+from ostinato.decider import commands as cmd
 from ostinato.execution.model import Execution
+from ostinato.flow.tasks import Task
 from ostinato.harness import ServiceRunner, Watcher
 from ostinato.wire import records as rec
 from ostinato.wire.codec import default_codec
+from tests.diagnostics import print_service_logs
 
 FAILOVER_TIMEOUT = 60.0
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     stack = LocalStack(data_dir=tmp_path, services=(), flow_wait=5.0)
     stack.start()
     try:
         yield stack
     finally:
         stack.stop()
+        print_service_logs(request, stack)
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ def bus(stack: LocalStack) -> Iterator[ServiceRunner]:
     try:
         yield runner
     finally:
-        runner.watcher.stop()
+        runner.close()
         assert runner.watcher.gaps == []
 
 
@@ -173,13 +178,16 @@ tasks:
 def test_a_pause_timer_fires_after_the_executor_restarts(stack: LocalStack, bus: ServiceRunner) -> None:
     executor = stack.spawn("executor")
     stack.spawn("worker")
+    # started before the executor owns its partitions, the pause would count from the
+    # request's time and could be over before the executor is killed
+    bus.watcher.wait(lambda: "partitions assigned" in log_text(executor), what="the executor joined")
     flow = bus.deploy("""
 id: timer-restart
 namespace: tests.failures
 tasks:
   - id: wait
     type: io.kestra.plugin.core.flow.Pause
-    pauseDuration: PT3S
+    pauseDuration: PT5S
   - id: after
     type: io.kestra.plugin.core.debug.Return
     format: resumed
@@ -187,10 +195,14 @@ tasks:
     execution_id = bus.start(flow)
     bus.wait_state(execution_id, "PAUSED")
     sigkill(executor)
+    killed_at = bus.now
     stack.spawn("executor")  # the same data dir: its store, then the changelog's tail
     execution = bus.wait_finished(execution_id, timeout=FAILOVER_TIMEOUT)
     assert execution.state.current == "SUCCESS"
     assert execution.runs_of("after")[0].outputs == {"value": "resumed"}
+    # the timer was pending when the executor died: the restarted one fired it
+    resumed = [h.date for h in execution.state.histories if h.state == "RUNNING"][-1]
+    assert datetime.fromisoformat(resumed.replace("Z", "+00:00")) > killed_at, (resumed, killed_at)
 
 
 def test_an_output_past_the_context_limit_fails_its_task_run_with_both_sizes(
@@ -275,3 +287,31 @@ def _dead_letters(stack: LocalStack) -> list[rec.DeadLetter]:
     finally:
         consumer.close()
     return letters
+
+
+def test_a_worker_runs_a_task_attempt_sent_twice_once(stack: LocalStack, bus: ServiceRunner) -> None:
+    """An executor killed between sending a task and writing its changelog sends the same
+    attempt again when it replays: the worker runs it once; a new attempt still runs."""
+    worker = stack.spawn("worker")
+    bus.watcher.wait(lambda: "partitions assigned" in log_text(worker), what="the worker joined")
+    task = Task.model_validate({"id": "twice", "type": "io.kestra.plugin.core.debug.Return",
+                                "format": "once"})
+    settings = stack.settings()
+    producer = Producer(settings.producer())
+    for attempt in (0, 0, 1):
+        command = cmd.RunTask("exec-twice", "run-twice", attempt, task, {})
+        record = rec.worker_task_record(command, namespace="tests.failures", flow_id="twice",
+                                        at=bus.now)
+        producer.produce(settings.topic("worker-tasks"), key=b"exec-twice",
+                         value=default_codec().encode("WorkerTask", record))
+    producer.flush(10)
+
+    def ended() -> list[str]:
+        return [line for line in log_text(worker).splitlines()
+                if "run-twice" in line and "task ended" in line]
+
+    bus.watcher.wait(lambda: "skipped" in log_text(worker) and len(ended()) >= 2,
+                     timeout=FAILOVER_TIMEOUT, what="both attempts ended and the copy skipped")
+    assert len(ended()) == 2
+    skipped = [line for line in log_text(worker).splitlines() if "skipped" in line]
+    assert len(skipped) == 1 and '"attempt": 0' in skipped[0], skipped
