@@ -4,7 +4,8 @@ Up to `slots` tasks run at once, each in its own thread. For each task it report
 runs the task (enforcing its `timeout`), writes its log lines to `logs`, and reports the
 attempt's final state. A task's offset is committed only once its final result is
 confirmed by the broker, so a worker killed mid-task means the task runs again elsewhere;
-the executor ignores the late duplicate (DESIGN.md, invariant 2).
+the executor ignores the late duplicate (DESIGN.md, invariant 2). An attempt this worker
+receives twice runs once (`_RecentTasks`).
 """
 
 from __future__ import annotations
@@ -86,23 +87,32 @@ class _Offsets:
 class _RecentTasks:
     """The last task attempts this worker took. An executor killed after sending a task but
     before writing its changelog replays the event and sends the same attempt again (same
-    task run id, same attempt number): the copy is dropped, as the first run's result
-    stands for both."""
+    task run id, same attempt number), and a partition taken back by this worker after a
+    rebalance is read again from its last commit: the copy does not run. It waits for the
+    first one's result instead, so that its offset is not committed while that still runs."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._size = size
-        self._keys: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._ended: OrderedDict[tuple[str, int], threading.Event] = OrderedDict()
         self._lock = threading.Lock()
 
-    def first_time(self, task_run_id: str, attempt: int) -> bool:
+    def take(self, task_run_id: str, attempt: int) -> threading.Event | None:
+        """None for the first copy (run it, then `end` it); for a later one, the event set
+        when the first ends."""
+        key = (task_run_id, attempt)
         with self._lock:
-            key = (task_run_id, attempt)
-            if key in self._keys:
-                return False
-            self._keys[key] = None
-            if len(self._keys) > self._size:
-                self._keys.popitem(last=False)
-            return True
+            if key in self._ended:
+                return self._ended[key]
+            self._ended[key] = threading.Event()
+            if len(self._ended) > self._size:
+                self._ended.popitem(last=False)
+            return None
+
+    def end(self, task_run_id: str, attempt: int) -> None:
+        with self._lock:
+            ended = self._ended.get((task_run_id, attempt))
+        if ended is not None:
+            ended.set()
 
 
 class WorkerService:
@@ -206,19 +216,25 @@ class WorkerService:
                                           utcnow())], []))
             return
         bound = log.bind(executionId=task.execution_id, taskRunId=task.task_run_id, taskId=task.task.id)
-        if not self._recent.first_time(task.task_run_id, task.attempt):
-            bound.info("task sent again after an executor restart: skipped", attempt=task.attempt)
+        first = self._recent.take(task.task_run_id, task.attempt)
+        if first is not None:
+            bound.info("task attempt received again: skipped, the first copy's result stands",
+                       attempt=task.attempt)
+            first.wait()
             return
-        self._send_result(task.execution_id, task.task_run_id, task.attempt, None)
-        started = time.monotonic()
-        outcome = self._run_with_timeout(task)
-        seconds = time.monotonic() - started
-        bound.info("task ended", state=outcome.state, seconds=round(seconds, 3))
-        if self.metrics is not None:
-            self.metrics.tasks_total.labels(type=task.task.type, state=outcome.state).inc()
-            self.metrics.task_seconds.labels(type=task.task.type).observe(seconds)
-        self._send_logs(task, outcome.logs)
-        self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
+        try:
+            self._send_result(task.execution_id, task.task_run_id, task.attempt, None)
+            started = time.monotonic()
+            outcome = self._run_with_timeout(task)
+            seconds = time.monotonic() - started
+            bound.info("task ended", state=outcome.state, seconds=round(seconds, 3))
+            if self.metrics is not None:
+                self.metrics.tasks_total.labels(type=task.task.type, state=outcome.state).inc()
+                self.metrics.task_seconds.labels(type=task.task.type).observe(seconds)
+            self._send_logs(task, outcome.logs)
+            self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
+        finally:
+            self._recent.end(task.task_run_id, task.attempt)
 
     def _follow_kills(self, stop: threading.Event) -> None:
         """Stop the task runs named on `worker-control` that run here. Read from about the
