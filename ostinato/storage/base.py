@@ -33,6 +33,10 @@ class Storage(Protocol):
         """The size in bytes of the file at `uri`; FileNotFoundError if missing."""
         ...
 
+    def delete_prefix(self, uri: str) -> int:
+        """Delete every file under the folder `uri` (an execution's, say); how many were."""
+        ...
+
 
 def uri_path(uri: str) -> str:
     """The normalised path of `uri` (`kestra:///a/b` or `/a/b` or `a/b` -> `a/b`).

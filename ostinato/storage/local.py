@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -58,3 +59,13 @@ class LocalStorage:
         if not path.is_file():
             raise FileNotFoundError(f"no file in internal storage at `{uri}`")
         return path.stat().st_size
+
+    def delete_prefix(self, uri: str) -> int:
+        path = self._path(uri)
+        if path == self.root:
+            raise ValueError("refusing to delete the whole internal storage")
+        if not path.is_dir():
+            return 0
+        count = sum(1 for item in path.rglob("*") if item.is_file())
+        shutil.rmtree(path)
+        return count

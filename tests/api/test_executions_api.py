@@ -9,9 +9,11 @@ import shutil
 import subprocess
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 
+from ostinato.storage.base import uri_path
 from tests.api.conftest import ApiServer
 from tests.api.helpers import deploy, ended, read_events, wait_execution
 
@@ -330,6 +332,36 @@ tasks:
     refused = api.http.delete(api.url(f"/executions/{paused}"))
     assert refused.status_code == 409 and "PAUSED" in refused.json()["message"]
     api.http.delete(api.url(f"/executions/{paused}/kill"))
+
+
+def test_delete_removes_the_execution_files_unless_asked_to_keep_them(api: ApiServer) -> None:
+    deploy(api, """id: leaves-files
+namespace: api.delete
+inputs:
+  - id: doc
+    type: FILE
+tasks:
+  - id: uri
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.doc }}"
+""")
+
+    def run_with_a_file() -> tuple[str, Path]:
+        execution = api.http.post(api.url("/executions/api.delete/leaves-files"), params={"wait": "true"},
+                                  files={"doc": ("a.txt", b"kept?", "text/plain")}).json()
+        assert execution["state"]["current"] == "SUCCESS"
+        file = api.stack.storage_dir / uri_path(execution["inputs"]["doc"])
+        assert file.read_bytes() == b"kept?"
+        return execution["id"], file
+
+    deleted, deleted_file = run_with_a_file()
+    kept, kept_file = run_with_a_file()
+    assert api.http.delete(api.url(f"/executions/{deleted}")).status_code == 204
+    assert not deleted_file.exists() and not deleted_file.parent.parent.parent.exists()
+    answer = api.http.delete(api.url(f"/executions/{kept}"), params={"deleteStorage": "false"})
+    assert answer.status_code == 204
+    assert api.http.get(api.url(f"/executions/{kept}")).status_code == 404
+    assert kept_file.read_bytes() == b"kept?"
 
 
 def test_validate_inputs_types_each_and_starts_nothing(api: ApiServer) -> None:

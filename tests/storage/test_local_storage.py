@@ -121,3 +121,15 @@ def test_layout_round_trip(storage: LocalStorage) -> None:
     uri = storage.put(path, b"content")
     assert uri == "kestra:///io/kestra/tests/inputs/executions/abc/inputs/file/a.txt"
     assert storage.get(uri) == b"content"
+
+
+def test_delete_prefix_removes_one_folder_and_counts_its_files(storage: LocalStorage) -> None:
+    storage.put("ns/flow/executions/one/inputs/a/x.txt", b"x")
+    storage.put("ns/flow/executions/one/outputs/y.txt", b"y")
+    storage.put("ns/flow/executions/two/z.txt", b"z")
+    assert storage.delete_prefix("kestra:///ns/flow/executions/one") == 2
+    assert not storage.exists("ns/flow/executions/one/outputs/y.txt")
+    assert storage.get("ns/flow/executions/two/z.txt") == b"z"
+    assert storage.delete_prefix("ns/flow/executions/one") == 0
+    with pytest.raises(ValueError, match="escapes"):
+        storage.delete_prefix("ns/../..")

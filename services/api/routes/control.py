@@ -15,6 +15,7 @@ from ostinato.execution.model import Execution, State
 from ostinato.flow.inputs import Input
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
+from ostinato.storage.base import execution_prefix
 from services.api.errors import ApiError
 from services.api.kestra_json import execution_json
 from services.api.routes.common import FILE_BODY, api_of, existing_execution, now
@@ -24,14 +25,18 @@ router = APIRouter(tags=["Executions"])
 
 
 @router.delete("/executions/{execution_id}", status_code=204, summary="Delete a finished "
-               "execution and its logs from every API view (a tombstone on `executions`)")
-async def delete_execution(request: Request, execution_id: str) -> Response:
+               "execution and its logs from every API view (a tombstone on `executions`), and "
+               "its files from internal storage unless deleteStorage=false")
+async def delete_execution(request: Request, execution_id: str, deleteStorage: bool = True) -> Response:  # noqa: N803
     api = api_of(request)
     execution = await existing_execution(api, execution_id)
     if not execution.state.terminal:
         raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
                             "finished execution can be deleted (kill it first)")
     await api.producer.send_tombstone("executions", execution_id)
+    if deleteStorage:
+        folder = execution_prefix(execution.namespace, execution.flow_id, execution_id)
+        await asyncio.to_thread(api.storage.delete_prefix, folder)
     # answer once this replica's view has applied it, so a read here sees the deletion
     deadline = asyncio.get_running_loop().time() + 10
     while await asyncio.to_thread(api.view.execution, execution_id) is not None:
