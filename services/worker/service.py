@@ -84,6 +84,21 @@ class _Offsets:
             self._done.pop(partition, None)
 
 
+class _Delivery:
+    """The delivery report of one produced record."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.failure: str | None = None
+        self.topic = ""
+
+    def report(self, error: KafkaError | None, message: Any) -> None:
+        self.topic = message.topic() if message is not None else ""
+        if error is not None:
+            self.failure = str(error)
+        self.done.set()
+
+
 class _RecentTasks:
     """The last task attempts this worker took. An executor killed after sending a task but
     before writing its changelog replays the event and sends the same attempt again (same
@@ -231,8 +246,10 @@ class WorkerService:
             if self.metrics is not None:
                 self.metrics.tasks_total.labels(type=task.task.type, state=outcome.state).inc()
                 self.metrics.task_seconds.labels(type=task.task.type).observe(seconds)
-            self._send_logs(task, outcome.logs)
+            logged = self._send_logs(task, outcome.logs)
             self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
+            for delivery in logged:  # a line lost in a crash would be lost for good
+                self._confirm(delivery)
         finally:
             self._recent.end(task.task_run_id, task.attempt)
 
@@ -293,15 +310,19 @@ class WorkerService:
     def _read(self, uri: str) -> str:
         return self.storage.get(uri).decode()
 
-    def _send_logs(self, task: rec.WorkerTask, lines: list[LogLine]) -> None:
+    def _send_logs(self, task: rec.WorkerTask, lines: list[LogLine]) -> list[_Delivery]:
+        """Produce the log lines; their deliveries, to confirm before the offset is committed."""
+        deliveries = []
         for line in lines:
             entry = rec.LogEntry(
                 namespace=task.namespace, flow_id=task.flow_id, execution_id=task.execution_id,
                 level=line.level, message=line.message, timestamp=line.timestamp,
                 task_run_id=task.task_run_id, task_id=task.task.id, attempt=task.attempt,
                 tenant_id=task.tenant_id)
-            self._produce("logs", task.execution_id,
-                          self.codec.encode("LogEntry", rec.log_entry_record(entry)), wait=False)
+            deliveries.append(self._produce(
+                "logs", task.execution_id, self.codec.encode("LogEntry", rec.log_entry_record(entry)),
+                wait=False))
+        return deliveries
 
     def _send_result(self, execution_id: str, task_run_id: str, attempt: int,
                      outcome: TaskOutcome | None) -> None:
@@ -325,26 +346,24 @@ class WorkerService:
             value = self.codec.encode(name, record)
         self._produce("executor", execution_id, value, wait=outcome is not None)
 
-    def _produce(self, topic: str, key: str, value: bytes, *, wait: bool) -> None:
-        delivered = threading.Event()
-        failure: list[str] = []
-
-        def on_delivery(error: KafkaError | None, _: Any) -> None:
-            if error is not None:
-                failure.append(str(error))
-            delivered.set()
-
+    def _produce(self, topic: str, key: str, value: bytes, *, wait: bool) -> _Delivery:
+        delivery = _Delivery()
         while True:
             try:
                 self._producer.produce(self.kafka.topic(topic), key=key.encode(), value=value,
-                                       on_delivery=on_delivery)
+                                       on_delivery=delivery.report)
                 break
             except BufferError:
                 self._producer.poll(0.05)
-        while wait and not delivered.is_set():
+        if wait:
+            self._confirm(delivery)
+        return delivery
+
+    def _confirm(self, delivery: _Delivery) -> None:
+        while not delivery.done.is_set():
             self._producer.poll(0.01)
-        if failure:
-            raise RuntimeError(f"producing to {topic} failed: {failure[0]}")
+        if delivery.failure is not None:
+            raise RuntimeError(f"producing to {delivery.topic} failed: {delivery.failure}")
 
     def _dead_letter(self, message: Received, reason: str) -> None:
         self._produce("dead-letters", message.key or "", message.dead_letter(self.codec, reason), wait=True)
