@@ -187,7 +187,7 @@ namespace: tests.failures
 tasks:
   - id: wait
     type: io.kestra.plugin.core.flow.Pause
-    pauseDuration: PT5S
+    pauseDuration: PT8S
   - id: after
     type: io.kestra.plugin.core.debug.Return
     format: resumed
