@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from ostinato.cli.options import (
 )
 from ostinato.decider import Settings
 from ostinato.decider.context import envs_from
+from ostinato.flow.durations import InvalidDuration, parse_duration
 from ostinato.kafka.config import KafkaSettings
 
 
@@ -33,6 +35,18 @@ def _globals(path: Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise click.BadParameter(f"{path} must hold a YAML map", param_hint="--globals")
     return data
+
+
+def _retention(value: str | None) -> timedelta | None:
+    if not value:
+        return None
+    try:
+        keep = parse_duration(value)
+    except InvalidDuration as error:
+        raise click.BadParameter(str(error), param_hint="--retention") from None
+    if keep <= timedelta(0):
+        raise click.BadParameter(f"`{value}` is not a positive duration", param_hint="--retention")
+    return keep
 
 
 def _secrets() -> dict[str, str]:
@@ -60,17 +74,29 @@ def _secrets() -> dict[str, str]:
 @click.option("--globals", "globals_file", envvar="OSTINATO_GLOBALS", show_envvar=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A YAML file of global variables (`{{ globals.x }}`).")
+@click.option("--retention", envvar="OSTINATO_EXECUTOR_RETENTION", show_envvar=True,
+              callback=lambda _ctx, _param, value: _retention(value),
+              help="Purge finished executions from the executor's store and changelog this long "
+                   "after they finish (ISO-8601, e.g. P30D); they can no longer be restarted, "
+                   "replayed or resumed then; the API's view keeps them to read (its own "
+                   "OSTINATO_API_RETENTION). Default: kept forever.")
+@click.option("--retention-sweep", envvar="OSTINATO_EXECUTOR_RETENTION_SWEEP", show_envvar=True,
+              type=click.FloatRange(min=0.01), default=60.0, show_default=True,
+              help="Seconds between two retention sweeps.")
 @wraps_kwargs
 def executor(kwargs: dict[str, Any]) -> None:
     """Run the executor: applies events to executions and decides what comes next."""
     from services.executor.main import main
+    from services.executor.retention import Retention
     from services.executor.service import ExecutorConfig
 
     kafka = _service_settings("executor", kwargs)
     config = ExecutorConfig(
         data_dir=kwargs["data_dir"], context_limit=kwargs["context_limit"],
         flow_wait_seconds=kwargs["flow_wait"],
-        settings=Settings(envs=envs_from(os.environ), globals=_globals(kwargs["globals_file"])))
+        settings=Settings(envs=envs_from(os.environ), globals=_globals(kwargs["globals_file"])),
+        retention=None if kwargs["retention"] is None else Retention(
+            keep=kwargs["retention"], every=kwargs["retention_sweep"]))
     main(kafka, codec_of(kwargs), config, management_port=kwargs["management_port"])
 
 

@@ -8,6 +8,8 @@ Keys:  h/<p>/<executionId>             ExecutionHeader record
        r/<p>/<executionId>/<taskRunId>  TaskRun record
        v/<p>/<executionId>/<taskRunId>  TaskRunValues record (a ForEach's values, written once)
        t/<p>/<executionId>/<timerId>    fire time (ISO text), an index of pending timers
+       e/<p>/<finished ms>/<executionId> empty: executions by the time they finished (for the
+                                        retention sweep; an entry may be stale, see there)
        o/<p>                            last changelog offset applied (decimal text)
 """
 
@@ -72,6 +74,11 @@ class ExecutionStore:
     def timer_key(partition: int, execution_id: str, timer_id: str) -> bytes:
         return _k("t", partition, execution_id, timer_id)
 
+    @staticmethod
+    def ended_key(partition: int, finished_ms: int, execution_id: str) -> bytes:
+        # zero-padded so that keys sort by time
+        return _k("e", partition, f"{finished_ms:015d}", execution_id)
+
     # ---- reads
     def header(self, partition: int, execution_id: str) -> bytes | None:
         value = self._db.get(self.header_key(partition, execution_id))
@@ -93,6 +100,26 @@ class ExecutionStore:
     def timer_ids(self, partition: int, execution_id: str) -> list[str]:
         prefix = _k("t", partition, execution_id) + b"/"
         return [key[len(prefix):].decode() for key, _ in self._scan(prefix)]
+
+    def record_ids(self, partition: int, execution_id: str) -> tuple[list[str], list[str]]:
+        """The task run ids of the execution's TaskRun records, and of its TaskRunValues."""
+        ids = []
+        for kind in ("r", "v"):
+            prefix = _k(kind, partition, execution_id) + b"/"
+            ids.append([key[len(prefix):].decode() for key, _ in self._scan(prefix)])
+        return ids[0], ids[1]
+
+    def ended_before(self, partition: int, cutoff_ms: int, limit: int) -> list[tuple[bytes, int, str]]:
+        """(index key, finished ms, execution id) of up to `limit` entries of the finished
+        index at or before `cutoff_ms`, oldest first."""
+        prefix = _k("e", partition) + b"/"
+        out: list[tuple[bytes, int, str]] = []
+        for key, _ in self._scan(prefix):
+            finished, execution_id = key[len(prefix):].decode().split("/", 1)
+            if int(finished) > cutoff_ms or len(out) >= limit:
+                break
+            out.append((key, int(finished), execution_id))
+        return out
 
     def changelog_offset(self, partition: int) -> int | None:
         value = self._db.get(_k("o", partition))

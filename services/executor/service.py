@@ -28,6 +28,7 @@ from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.decider.engine import Decision
 from ostinato.execution.model import Execution, State, TaskRun
+from ostinato.flow.durations import format_duration
 from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
@@ -40,7 +41,8 @@ from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 from services.executor.admission import ended_record, flow_key
-from services.executor.state import ExecutorState, Live
+from services.executor.retention import Retention, Sweeper
+from services.executor.state import ExecutorState, Live, instant
 from services.executor.variables import worker_variables
 
 log = get_logger(component="executor")
@@ -59,6 +61,8 @@ class ExecutorConfig:
     group: str = "executor"
     batch_size: int = 500
     settings: Settings = field(default_factory=Settings)
+    #: finished executions leave the store and changelog after this (None: kept forever)
+    retention: Retention | None = None
 
 
 class ExecutorService:
@@ -71,6 +75,7 @@ class ExecutorService:
         self.flows = flows
         self.store = ExecutionStore(config.data_dir / "executions")
         self.state = ExecutorState(kafka, codec, self.store)
+        self._sweeper = None if config.retention is None else Sweeper(config.retention, self.state, codec)
         self._waiting: dict[tuple[int, int], float] = {}
         self._paused: dict[int, int] = {}
         self._producer = Producer(kafka.producer(**{"message.max.bytes": 4 * config.context_limit}))
@@ -107,6 +112,8 @@ class ExecutorService:
                     else:
                         blocked.add(partition)
                 self._fire_due_timers(outbox)
+                if self._sweeper is not None:
+                    self._sweeper.sweep_if_due(utcnow(), outbox, batch)
                 if done or batch or outbox or messages:
                     self._finish_batch(outbox, batch, done)
                     if self.metrics is not None and messages:
@@ -194,7 +201,9 @@ class ExecutorService:
         """Wait (bounded) for a flow revision that has not reached the flow table yet."""
         if execution is None and not isinstance(event, ev.ExecutionRequested):
             log.warning("event for an unknown execution ignored", executionId=event.execution_id,
-                        event=type(event).__name__)
+                        kind=type(event).__name__)
+            if isinstance(event, (ev.Restart, ev.Replay, ev.Resume, ev.Kill)):
+                self._say_unknown(event, outbox)
             return True
         where = (message.partition, message.offset)
         deadline = self._waiting.setdefault(where, time.monotonic() + self.config.flow_wait_seconds)
@@ -214,6 +223,19 @@ class ExecutorService:
             self._dead_letter(message, f"the flow of execution {event.execution_id} is not known "
                                        f"after {self.config.flow_wait_seconds} s", outbox)
         return True
+
+    def _say_unknown(self, event: ev.Event, outbox: Outbox) -> None:
+        """A request made by a person about an execution this executor does not hold: the
+        answer goes on the execution's logs, where they will look."""
+        retention = self.config.retention
+        why = ("it never existed" if retention is None else
+               f"it never existed, or it finished more than {format_duration(retention.keep)} "
+               "ago and was purged (the executor's --retention)")
+        entry = rec.LogEntry(namespace="", flow_id="", execution_id=event.execution_id, level="ERROR",
+                             message=f"{type(event).__name__} refused: the executor holds no "
+                                     f"execution {event.execution_id}: {why}.",
+                             timestamp=event.at)
+        outbox.send("logs", event.execution_id, self.codec.encode("LogEntry", rec.log_entry_record(entry)))
 
     def _resume_waiting(self) -> None:
         """Retry paused partitions when a flow arrived or a wait ran out."""
@@ -299,6 +321,9 @@ class ExecutorService:
         live.sizes["header"] = len(header)
         outbox.send("executor-changelog", rec.changelog_key(execution.id), header, partition=partition)
         batch.put(self.store.header_key(partition, execution.id), header)
+        if execution.finished and execution.state.end_date is not None:
+            finished = int(instant(execution.state.end_date).timestamp() * 1000)
+            batch.put(self.store.ended_key(partition, finished, execution.id), b"")
         # task runs without a ForEach's values, which go once in a record of their own
         run_records = rec.task_run_records(execution, decision.changed, internal=False)
         for record in run_records:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ostinato.execution.model import Execution
+from ostinato.execution.model import TERMINAL_STATES, Execution
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
@@ -25,6 +25,17 @@ log = get_logger(component="executor")
 
 def instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def finished_ms(header: dict[str, Any]) -> int | None:
+    """When an `ExecutionHeader` record's execution finished (ms since the epoch); None if
+    it has not (a terminal state with finally or afterExecution tasks still to run is not)."""
+    state = header["state"]
+    if state["current"] not in TERMINAL_STATES or state["endDate"] is None:
+        return None
+    if (rec.from_json(header["progressJson"]) or {}).get("phase") != "done":
+        return None
+    return int(state["endDate"].timestamp() * 1000)
 
 
 @dataclass
@@ -85,7 +96,7 @@ class ExecutorState:
                 store_key = self.store.run_key(partition, execution_id, run_id)
             else:
                 store_key = self.store.header_key(partition, execution_id)
-                self._index_timers_of_header(partition, execution_id, value, batch)
+                self._index_header(partition, execution_id, value, batch)
             if value is None:
                 batch.delete(store_key)
             else:
@@ -96,16 +107,20 @@ class ExecutorState:
         self.store.write(batch)
         log.info("partition restored", partition=partition, records=count, from_offset=start)
 
-    def _index_timers_of_header(self, partition: int, execution_id: str, value: bytes | None,
-                                batch: StoreBatch) -> None:
+    def _index_header(self, partition: int, execution_id: str, value: bytes | None,
+                      batch: StoreBatch) -> None:
+        """Index a restored header's timers, and its finish time if it finished."""
         for timer_id in self.store.timer_ids(partition, execution_id):
             batch.delete(self.store.timer_key(partition, execution_id, timer_id))
         if value is None:
-            return
+            return  # its finished-index entry, if any, is now stale: the sweep drops it
         _, header = self.codec.decode(value, expected="ExecutionHeader")
         for timer in header.get("timers") or []:
             batch.put(self.store.timer_key(partition, execution_id, timer["id"]),
                       rec.text_of_instant(timer["fireAt"]).encode())
+        finished = finished_ms(header)
+        if finished is not None:
+            batch.put(self.store.ended_key(partition, finished, execution_id), b"")
 
     # ---- executions
     def load(self, partition: int, execution_id: str) -> Live | None:

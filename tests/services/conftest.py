@@ -38,3 +38,26 @@ def fresh_bus(fresh_stack: LocalStack) -> Iterator[ServiceRunner]:
         yield runner
     finally:
         runner.close()
+
+
+@pytest.fixture
+def bare_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """A broker and no service: the test spawns (and kills) the processes it needs."""
+    stack = LocalStack(data_dir=tmp_path, services=(), flow_wait=5.0)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        print_service_logs(request, stack)
+
+
+@pytest.fixture
+def bare_bus(bare_stack: LocalStack) -> Iterator[ServiceRunner]:
+    runner = ServiceRunner(bare_stack.settings(), default_codec(), bare_stack.storage_dir)
+    runner.watcher.start()
+    try:
+        yield runner
+    finally:
+        runner.close()
+        assert runner.watcher.gaps == []

@@ -9,46 +9,33 @@ from __future__ import annotations
 
 import os
 import signal
+import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from ostinato.cli.stack import LocalStack, ServiceProcess
 from ostinato.decider import commands as cmd
+from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
 from ostinato.flow.tasks import Task
 from ostinato.harness import ServiceRunner, Watcher
 from ostinato.wire import records as rec
 from ostinato.wire.codec import default_codec
-from tests.diagnostics import print_service_logs
 
 FAILOVER_TIMEOUT = 60.0
 
 
 @pytest.fixture
-def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
-    stack = LocalStack(data_dir=tmp_path, services=(), flow_wait=5.0)
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
-        print_service_logs(request, stack)
+def stack(bare_stack: LocalStack) -> LocalStack:
+    return bare_stack
 
 
 @pytest.fixture
-def bus(stack: LocalStack) -> Iterator[ServiceRunner]:
-    runner = ServiceRunner(stack.settings(), default_codec(), stack.storage_dir)
-    runner.watcher.start()
-    try:
-        yield runner
-    finally:
-        runner.close()
-        assert runner.watcher.gaps == []
+def bus(bare_bus: ServiceRunner) -> ServiceRunner:
+    return bare_bus
 
 
 def sigkill(service: ServiceProcess) -> None:
@@ -315,3 +302,16 @@ def test_a_worker_runs_a_task_attempt_sent_twice_once(stack: LocalStack, bus: Se
     assert len(ended()) == 2
     skipped = [line for line in log_text(worker).splitlines() if "skipped" in line]
     assert len(skipped) == 1 and '"attempt": 0' in skipped[0], skipped
+
+
+def test_a_kill_for_an_unknown_execution_is_refused_on_its_logs_and_the_executor_goes_on(
+        stack: LocalStack, bus: ServiceRunner) -> None:
+    executor = stack.spawn("executor")
+    stack.spawn("worker")
+    bus.send(ev.Kill(str(uuid.uuid4()), bus.now, "no-such-execution"))
+    refusals = bus.wait_for(lambda: [line.message for line in bus.logs_of("no-such-execution")],
+                            timeout=FAILOVER_TIMEOUT, what="the refusal of the kill")
+    assert "Kill refused" in refusals[0] and "it never existed" in refusals[0]
+    execution = bus.run(bus.deploy(sequential_flow("after-unknown", 2, RETURN)), timeout=FAILOVER_TIMEOUT)
+    assert execution.state.current == "SUCCESS"
+    assert executor.alive()

@@ -43,3 +43,22 @@ def test_deletes_and_reopening(tmp_path: Path) -> None:
     assert list(reopened.timers(0)) == []
     assert reopened.changelog_offset(0) == 2
     reopened.close()
+
+
+def test_the_finished_index_is_read_oldest_first_up_to_a_cutoff(tmp_path: Path) -> None:
+    store = ExecutionStore(tmp_path / "db")
+    batch = StoreBatch()
+    for finished, execution_id in [(9_000, "late"), (1_000, "early"), (20_000, "later"), (5_000, "mid")]:
+        batch.put(store.ended_key(2, finished, execution_id), b"")
+    batch.put(store.ended_key(3, 1, "other-partition"), b"")
+    batch.put(store.run_key(2, "early", "r1"), b"run")
+    batch.put(store.values_key(2, "early", "r1"), b"values")
+    batch.put(store.run_key(2, "early", "r2"), b"run")
+    store.write(batch)
+    found = store.ended_before(2, 9_000, limit=10)
+    assert [(finished, execution_id) for _, finished, execution_id in found] == [
+        (1_000, "early"), (5_000, "mid"), (9_000, "late")]  # zero-padded: 20,000 sorts after 9,000
+    assert [execution_id for _, _, execution_id in store.ended_before(2, 9_000, limit=2)] == ["early", "mid"]
+    assert store.record_ids(2, "early") == (["r1", "r2"], ["r1"])
+    assert store.record_ids(2, "mid") == ([], [])
+    store.close()
