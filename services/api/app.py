@@ -13,7 +13,7 @@ from ostinato.kafka.heartbeat import HeartbeatView
 from ostinato.management import Management
 from services.api.context import Api
 from services.api.errors import install_basic_auth, install_error_handlers
-from services.api.routes import control, create, executions, flows, logs, webhooks
+from services.api.routes import bulk, control, create, executions, flows, logs, webhooks
 
 SERVICES = ("executor", "worker", "scheduler", "api")
 
@@ -32,9 +32,9 @@ def create_app(api: Api, heartbeats: HeartbeatView | None = None,
         app.add_middleware(CORSMiddleware, allow_origins=list(api.settings.cors_origins),
                            allow_methods=["*"], allow_headers=["*"],
                            allow_credentials="*" not in api.settings.cors_origins)
-    # the most specific paths first: `/executions/webhook/...` and `/executions/{id}/resume`
-    # must not read as `/executions/{namespace}/{flowId}`
-    for router in (webhooks.router, flows.router, control.router, executions.router,
+    # the most specific paths first: `/executions/webhook/...`, `/executions/kill/by-ids` and
+    # `/executions/{id}/resume` must not read as `/executions/{namespace}/{flowId}`
+    for router in (webhooks.router, bulk.router, flows.router, control.router, executions.router,
                    create.router, logs.router):
         app.include_router(router, prefix="/api/v1/{tenant}")
         app.include_router(router, prefix="/api/v1", include_in_schema=False)

@@ -21,11 +21,14 @@ OPEN_PATHS = ("/health",)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, details: list[str] | None = None) -> None:
+    def __init__(self, status: int, message: str, details: list[str] | None = None, *,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = list(details or [])
+        #: more fields of the body (Kestra's `invalids` of a bulk operation)
+        self.extra = dict(extra or {})
 
 
 def not_found(what: str) -> ApiError:
@@ -33,15 +36,16 @@ def not_found(what: str) -> ApiError:
 
 
 def error_body(status: int, message: str, details: list[str] | None = None,
-               headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"message": message, "details": list(details or [])}, status_code=status,
-                        headers=dict(headers or {}))
+               headers: Mapping[str, str] | None = None,
+               extra: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse({**(extra or {}), "message": message, "details": list(details or [])},
+                        status_code=status, headers=dict(headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> Response:
-        return error_body(error.status, error.message, error.details)
+        return error_body(error.status, error.message, error.details, extra=error.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> Response:

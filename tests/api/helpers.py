@@ -35,6 +35,17 @@ def wait_execution(api: ApiServer, execution_id: str, condition: Callable[[dict[
     raise AssertionError(f"{what}: not within {timeout} s (execution {execution_id} is {state})")
 
 
+def wait_until(condition: Callable[[], Any], *, what: str, timeout: float = 60.0) -> Any:
+    """The first truthy value of `condition()`; fails naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
 def ended(execution: dict[str, Any]) -> bool:
     return execution["state"]["current"] in ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED")
 

@@ -16,6 +16,7 @@ from ostinato.flow.inputs import Input
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
 from ostinato.storage.base import execution_prefix
+from services.api.context import Api
 from services.api.errors import ApiError
 from services.api.kestra_json import execution_json
 from services.api.routes.common import FILE_BODY, api_of, existing_execution, now
@@ -33,17 +34,24 @@ async def delete_execution(request: Request, execution_id: str, deleteStorage: b
     if not execution.state.terminal:
         raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
                             "finished execution can be deleted (kill it first)")
-    await api.producer.send_tombstone("executions", execution_id)
-    if deleteStorage:
-        folder = execution_prefix(execution.namespace, execution.flow_id, execution_id)
-        await asyncio.to_thread(api.storage.delete_prefix, folder)
-    # answer once this replica's view has applied it, so a read here sees the deletion
-    deadline = asyncio.get_running_loop().time() + 10
-    while await asyncio.to_thread(api.view.execution, execution_id) is not None:
-        if asyncio.get_running_loop().time() > deadline:
-            break
-        await asyncio.sleep(0.02)
+    await delete_finished(api, [execution], delete_storage=deleteStorage)
     return Response(status_code=204)
+
+
+async def delete_finished(api: Api, executions: list[Execution], *, delete_storage: bool) -> None:
+    """Tombstones on `executions`, the files too if asked; returns once this replica's view
+    has applied them, so that a read here sees the deletion."""
+    for execution in executions:
+        await api.producer.send_tombstone("executions", execution.id)
+        if delete_storage:
+            folder = execution_prefix(execution.namespace, execution.flow_id, execution.id)
+            await asyncio.to_thread(api.storage.delete_prefix, folder)
+    deadline = asyncio.get_running_loop().time() + 10
+    for execution in executions:
+        while await asyncio.to_thread(api.view.execution, execution.id) is not None:
+            if asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(0.02)
 
 
 @router.delete("/executions/{execution_id}/kill", status_code=202,
