@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ostinato.flow.durations import format_duration
 from ostinato.kafka.outbox import Outbox
 from ostinato.logging import get_logger
 from ostinato.store.executions import ExecutionStore, StoreBatch
@@ -58,7 +59,7 @@ class Sweeper:
         cutoff = to_ms(now - self.retention.keep)
         purged = sum(self._sweep(partition, cutoff, outbox, batch) for partition in sorted(self.state.owned))
         if purged:
-            log.info("finished executions purged", count=purged, retention=str(self.retention.keep))
+            log.info("finished executions purged", count=purged, retention=format_duration(self.retention.keep))
         return purged
 
     def _sweep(self, partition: int, cutoff: int, outbox: Outbox, batch: StoreBatch) -> int:
