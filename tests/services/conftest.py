@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,32 +19,9 @@ def storage_of(stack: LocalStack) -> Path:
     return stack.storage_dir
 
 
-@pytest.fixture
-def fresh_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
-    """A stack of its own (executor and worker), for tests that kill or add processes."""
-    own = LocalStack(data_dir=tmp_path, services=("executor", "worker"))
-    own.start()
-    try:
-        yield own
-    finally:
-        own.stop()
-        print_service_logs(request, own)
-
-
-@pytest.fixture
-def fresh_bus(fresh_stack: LocalStack) -> Iterator[ServiceRunner]:
-    runner = ServiceRunner(fresh_stack.settings(), default_codec(), fresh_stack.storage_dir)
-    runner.watcher.start()
-    try:
-        yield runner
-    finally:
-        runner.close()
-
-
-@pytest.fixture
-def bare_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
-    """A broker and no service: the test spawns (and kills) the processes it needs."""
-    stack = LocalStack(data_dir=tmp_path, services=(), flow_wait=5.0)
+@contextmanager
+def running(stack: LocalStack, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """The stack started, then stopped; its service logs printed if the test failed."""
     stack.start()
     try:
         yield stack
@@ -52,12 +30,38 @@ def bare_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Local
         print_service_logs(request, stack)
 
 
-@pytest.fixture
-def bare_bus(bare_stack: LocalStack) -> Iterator[ServiceRunner]:
-    runner = ServiceRunner(bare_stack.settings(), default_codec(), bare_stack.storage_dir)
+@contextmanager
+def watching(stack: LocalStack) -> Iterator[ServiceRunner]:
+    runner = ServiceRunner(stack.settings(), default_codec(), stack.storage_dir)
     runner.watcher.start()
     try:
         yield runner
     finally:
         runner.close()
-        assert runner.watcher.gaps == []
+
+
+@pytest.fixture
+def fresh_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """A stack of its own (executor and worker), for tests that kill or add processes."""
+    with running(LocalStack(data_dir=tmp_path, services=("executor", "worker")), request) as stack:
+        yield stack
+
+
+@pytest.fixture
+def fresh_bus(fresh_stack: LocalStack) -> Iterator[ServiceRunner]:
+    with watching(fresh_stack) as runner:
+        yield runner
+
+
+@pytest.fixture
+def bare_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """A broker and no service: the test spawns (and kills) the processes it needs."""
+    with running(LocalStack(data_dir=tmp_path, services=(), flow_wait=5.0), request) as stack:
+        yield stack
+
+
+@pytest.fixture
+def bare_bus(bare_stack: LocalStack) -> Iterator[ServiceRunner]:
+    with watching(bare_stack) as runner:
+        yield runner
+    assert runner.watcher.gaps == []

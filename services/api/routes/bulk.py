@@ -84,39 +84,37 @@ async def delete_by_ids(request: Request, ids: list[str] = IDS, deleteStorage: b
     return _count(executions)
 
 
+async def _each(request: Request, ids: list[str], operation: str, refusal: Refusal,
+                event: Callable[[Execution], ev.Event]) -> Any:
+    """Check every id, then send each execution its event."""
+    api = api_of(request)
+    executions = await _checked(api, ids, operation, refusal)
+    for execution in executions:
+        await api.send_event(event(execution))
+    return _count(executions)
+
+
 @router.delete("/executions/kill/by-ids", summary="Kill executions that have not finished")
 async def kill_by_ids(request: Request, ids: list[str] = IDS) -> Any:
-    api = api_of(request)
-    executions = await _checked(api, ids, "kill", _unless_running)
-    for execution in executions:
-        await api.send_event(ev.Kill(str(uuid.uuid4()), now(), execution.id))
-    return _count(executions)
+    return await _each(request, ids, "kill", _unless_running,
+                       lambda execution: ev.Kill(str(uuid.uuid4()), now(), execution.id))
 
 
 @router.post("/executions/restart/by-ids", summary="Restart FAILED or KILLED executions")
 async def restart_by_ids(request: Request, ids: list[str] = IDS) -> Any:
-    api = api_of(request)
-    executions = await _checked(api, ids, "restart", _unless_failed)
-    for execution in executions:
-        await api.send_event(ev.Restart(str(uuid.uuid4()), now(), execution.id))
-    return _count(executions)
+    return await _each(request, ids, "restart", _unless_failed,
+                       lambda execution: ev.Restart(str(uuid.uuid4()), now(), execution.id))
 
 
 @router.post("/executions/resume/by-ids", summary="Resume PAUSED executions (without inputs)")
 async def resume_by_ids(request: Request, ids: list[str] = IDS) -> Any:
-    api = api_of(request)
-    executions = await _checked(api, ids, "resume", _unless_paused)
-    for execution in executions:
-        await api.send_event(ev.Resume(str(uuid.uuid4()), now(), execution.id))
-    return _count(executions)
+    return await _each(request, ids, "resume", _unless_paused,
+                       lambda execution: ev.Resume(str(uuid.uuid4()), now(), execution.id))
 
 
 @router.post("/executions/replay/by-ids", summary="Replay finished executions, each as a new "
              "execution with the same inputs")
 async def replay_by_ids(request: Request, ids: list[str] = IDS) -> Any:
-    api = api_of(request)
-    executions = await _checked(api, ids, "replay", _unless_finished)
-    for execution in executions:
-        await api.send_event(ev.Replay(str(uuid.uuid4()), now(), execution.id,
-                                       new_execution_id=new_execution_id()))
-    return _count(executions)
+    return await _each(request, ids, "replay", _unless_finished,
+                       lambda execution: ev.Replay(str(uuid.uuid4()), now(), execution.id,
+                                                   new_execution_id=new_execution_id()))
