@@ -25,7 +25,7 @@ from ostinato.logging import get_logger
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
-from services.executor.state import ExecutorState, finished_ms
+from services.executor.state import ExecutorState, finished_ms, to_ms
 
 log = get_logger(component="executor")
 
@@ -37,10 +37,6 @@ class Retention:
     every: float = 60.0
     #: executions purged per partition and sweep, so that a sweep never holds the loop long
     batch: int = 500
-
-
-def to_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 class Sweeper:
@@ -69,13 +65,8 @@ class Sweeper:
             if header_key in batch.puts:
                 continue  # changed by an event of this very batch (a restart): not now
             header = self.store.header(partition, execution_id)
-            live = self.state.live.get(execution_id)
-            if header is None or (live is not None and not live.execution.finished):
-                batch.delete(index_key)
-                continue
-            _, record = self.codec.decode(header, expected="ExecutionHeader")
-            if finished_ms(record) != ended:
-                batch.delete(index_key)
+            if header is None or finished_ms(self.codec.decode(header, expected="ExecutionHeader")[1]) != ended:
+                batch.delete(index_key)  # gone, or restarted since (a later finish has its own)
                 continue
             self._purge(partition, execution_id, outbox, batch)
             batch.delete(index_key)

@@ -42,7 +42,7 @@ from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 from services.executor.admission import ended_record, flow_key
 from services.executor.retention import Retention, Sweeper
-from services.executor.state import ExecutorState, Live, instant
+from services.executor.state import ExecutorState, Live, instant, to_ms
 from services.executor.variables import worker_variables
 
 log = get_logger(component="executor")
@@ -322,7 +322,7 @@ class ExecutorService:
         outbox.send("executor-changelog", rec.changelog_key(execution.id), header, partition=partition)
         batch.put(self.store.header_key(partition, execution.id), header)
         if execution.finished and execution.state.end_date is not None:
-            finished = int(instant(execution.state.end_date).timestamp() * 1000)
+            finished = to_ms(instant(execution.state.end_date))
             batch.put(self.store.ended_key(partition, finished, execution.id), b"")
         # task runs without a ForEach's values, which go once in a record of their own
         run_records = rec.task_run_records(execution, decision.changed, internal=False)

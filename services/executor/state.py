@@ -27,6 +27,11 @@ def instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch: the finished index's time (store.ended_key)."""
+    return int(moment.timestamp() * 1000)
+
+
 def finished_ms(header: dict[str, Any]) -> int | None:
     """When an `ExecutionHeader` record's execution finished (ms since the epoch); None if
     it has not (a terminal state with finally or afterExecution tasks still to run is not)."""
@@ -35,7 +40,7 @@ def finished_ms(header: dict[str, Any]) -> int | None:
         return None
     if (rec.from_json(header["progressJson"]) or {}).get("phase") != "done":
         return None
-    return int(state["endDate"].timestamp() * 1000)
+    return to_ms(state["endDate"])
 
 
 @dataclass
