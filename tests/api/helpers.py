@@ -46,6 +46,11 @@ def wait_until(condition: Callable[[], Any], *, what: str, timeout: float = 60.0
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
+def state_is(state: str) -> Callable[[dict[str, Any]], bool]:
+    """A condition for wait_execution: the execution is in `state`."""
+    return lambda execution: execution["state"]["current"] == state
+
+
 def ended(execution: dict[str, Any]) -> bool:
     return execution["state"]["current"] in ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.conftest import ApiServer
-from tests.api.helpers import deploy, ended, wait_execution, wait_until
+from tests.api.helpers import deploy, ended, state_is, wait_execution, wait_until
 
 HOLDS = """id: holds
 namespace: api.bulk
@@ -17,10 +17,6 @@ tasks:
     type: io.kestra.plugin.core.debug.Return
     format: "after {{ execution.id }}"
 """
-
-
-def state_is(state: str) -> Any:
-    return lambda execution: execution["state"]["current"] == state
 
 
 def test_bulk_kill_restart_resume_replay_and_delete(api: ApiServer) -> None:

@@ -7,7 +7,7 @@ from click.testing import CliRunner, Result
 
 from ostinato.cli import main
 from tests.api.conftest import ApiServer
-from tests.api.helpers import deploy, ended, wait_execution
+from tests.api.helpers import deploy, ended, state_is, wait_execution
 
 FLOW = """id: controlled-by-cli
 namespace: api.cli
@@ -34,7 +34,7 @@ def cli(api: ApiServer, *args: str) -> Result:
 def test_resume_restart_replay_kill_through_the_api(api: ApiServer) -> None:
     deploy(api, FLOW)
     execution_id = api.http.post(api.url("/executions/api.cli/controlled-by-cli")).json()["id"]
-    wait_execution(api, execution_id, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
+    wait_execution(api, execution_id, state_is("PAUSED"), what="the pause")
 
     refused = cli(api, "resume", execution_id, "--input", "count=many")
     assert refused.exit_code == 1 and "`count`" in refused.output, refused.output
@@ -44,7 +44,7 @@ def test_resume_restart_replay_kill_through_the_api(api: ApiServer) -> None:
     assert failed["state"]["current"] == "FAILED"
 
     assert cli(api, "restart", execution_id).exit_code == 0
-    done = wait_execution(api, execution_id, lambda e: e["state"]["current"] == "SUCCESS",
+    done = wait_execution(api, execution_id, state_is("SUCCESS"),
                           what="the restart")
     assert [r["outputs"] for r in done["taskRunList"] if r["taskId"] == "echo"] == [{"value": "42"}]
 
@@ -52,7 +52,7 @@ def test_resume_restart_replay_kill_through_the_api(api: ApiServer) -> None:
     assert replayed.exit_code == 0, replayed.output
     new_id = replayed.output.strip()
     assert new_id != execution_id
-    wait_execution(api, new_id, lambda e: e["state"]["current"] == "PAUSED", what="the replay")
+    wait_execution(api, new_id, state_is("PAUSED"), what="the replay")
     killed = cli(api, "kill", new_id)
     assert killed.exit_code == 0 and "kill requested" in killed.output
     assert wait_execution(api, new_id, ended, what="the kill")["state"]["current"] == "KILLED"

@@ -15,7 +15,7 @@ import httpx
 
 from ostinato.storage.base import uri_path
 from tests.api.conftest import ApiServer
-from tests.api.helpers import deploy, ended, read_events, wait_execution
+from tests.api.helpers import deploy, ended, read_events, state_is, wait_execution
 
 HELLO = """id: hello
 namespace: company.team
@@ -203,7 +203,7 @@ tasks:
     format: "{{ inputs.word }} {{ outputs.approve.onResume.reason }}"
 """)
     execution_id = api.http.post(api.url("/executions/api.control/control")).json()["id"]
-    wait_execution(api, execution_id, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
+    wait_execution(api, execution_id, state_is("PAUSED"), what="the pause")
     assert api.http.post(api.url(f"/executions/{execution_id}/restart")).status_code == 409
     resumed = api.http.post(api.url(f"/executions/{execution_id}/resume"), data={"reason": "ok"})
     assert resumed.status_code == 204, resumed.text
@@ -212,7 +212,7 @@ tasks:
     assert api.http.post(api.url(f"/executions/{execution_id}/resume")).status_code == 409
     restart = api.http.post(api.url(f"/executions/{execution_id}/restart"))
     assert restart.status_code == 200 and restart.json()["id"] == execution_id
-    restarted = wait_execution(api, execution_id, lambda e: e["state"]["current"] == "SUCCESS",
+    restarted = wait_execution(api, execution_id, state_is("SUCCESS"),
                                what="the restart to succeed")
     echo = [r for r in restarted["taskRunList"] if r["taskId"] == "echo"][0]
     assert echo["outputs"] == {"value": "again ok"}
@@ -220,7 +220,7 @@ tasks:
     assert replay.status_code == 200
     replayed_id = replay.json()["id"]
     assert replayed_id != execution_id
-    replayed = wait_execution(api, replayed_id, lambda e: e["state"]["current"] == "PAUSED",
+    replayed = wait_execution(api, replayed_id, state_is("PAUSED"),
                               what="the replay to pause")
     assert replayed["originalId"] == execution_id and replayed["inputs"] == {"word": "again"}
     killed = api.http.delete(api.url(f"/executions/{replayed_id}/kill"))
@@ -295,7 +295,7 @@ tasks:
     format: "{{ outputs.approve.onResume.count + 1 }} {{ outputs.approve.onResume.proof }}"
 """)
     execution_id = api.http.post(api.url("/executions/api.control/typed-resume")).json()["id"]
-    wait_execution(api, execution_id, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
+    wait_execution(api, execution_id, state_is("PAUSED"), what="the pause")
     bad = api.http.post(api.url(f"/executions/{execution_id}/resume"), data={"count": "many"},
                         files={"proof": ("proof.txt", b"signed", "text/plain")})
     assert bad.status_code == 422 and "`count`" in bad.json()["details"][0]
@@ -328,7 +328,7 @@ tasks:
     type: io.kestra.plugin.core.flow.Pause
 """)
     paused = api.http.post(api.url("/executions/api.control/waits-forever")).json()["id"]
-    wait_execution(api, paused, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
+    wait_execution(api, paused, state_is("PAUSED"), what="the pause")
     refused = api.http.delete(api.url(f"/executions/{paused}"))
     assert refused.status_code == 409 and "PAUSED" in refused.json()["message"]
     api.http.delete(api.url(f"/executions/{paused}/kill"))

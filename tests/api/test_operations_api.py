@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from ostinato.broker import free_port
 from ostinato.cli.stack import LocalStack, ServiceProcess
 from tests.api.conftest import ApiServer, wait_until_serving
-from tests.api.helpers import YAML, deploy, ended, wait_execution
+from tests.api.helpers import YAML, deploy, ended, state_is, wait_execution, wait_until
 
 
 def test_openapi_docs_are_served(api: ApiServer) -> None:
@@ -190,12 +189,10 @@ tasks:
         ended_id = httpx.post(f"{short}/api/v1/main/executions/api.replicas/replicated",
                               params={"wait": "true"}, timeout=60).json()["id"]
         paused_id = httpx.post(f"{short}/api/v1/main/executions/api.replicas/waits", timeout=60).json()["id"]
-        wait_execution(api, paused_id, lambda e: e["state"]["current"] == "PAUSED", what="the pause")
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{short}/api/v1/main/logs/{ended_id}").json() or \
-                httpx.get(f"{short}/api/v1/main/executions/{ended_id}").status_code != 404:
-            assert time.monotonic() < deadline, "the ended execution stayed in the view"
-            time.sleep(0.2)
+        wait_execution(api, paused_id, state_is("PAUSED"), what="the pause")
+        wait_until(lambda: not httpx.get(f"{short}/api/v1/main/logs/{ended_id}").json()
+                   and httpx.get(f"{short}/api/v1/main/executions/{ended_id}").status_code == 404,
+                   timeout=30, what="the ended execution and its logs left the view")
         assert httpx.get(f"{short}/api/v1/main/executions/{paused_id}").status_code == 200, \
             "an execution that has not ended is kept"
         assert api.http.get(api.url(f"/executions/{ended_id}")).status_code == 200, \
