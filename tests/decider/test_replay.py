@@ -91,3 +91,93 @@ def test_decision_names_every_task_run_it_changed(tmp_path: Path) -> None:
         assert execution is not None
         actually = {run.id for run in execution.task_run_list if before.get(run.id) != run.to_dict()}
         assert actually <= set(decision.changed), (type(event).__name__, actually - set(decision.changed))
+
+
+# -- Invariant 10: uuid() and randomInt() in the decider's own renders replay exactly ----------
+
+RANDOM_SWITCH = """
+id: random-switch
+namespace: io.kestra.tests
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: "{{ range(1, 16) }}"
+    tasks:
+      - id: pick
+        type: io.kestra.plugin.core.flow.Switch
+        value: "{{ randomInt(0, 2) }}"
+        cases:
+          "0":
+            - id: a
+              type: io.kestra.plugin.core.debug.Return
+              format: "a-{{ parent.taskrun.value }}"
+          "1":
+            - id: b
+              type: io.kestra.plugin.core.debug.Return
+              format: "b-{{ parent.taskrun.value }}"
+"""
+
+RANDOM_UUIDS = """
+id: random-uuids
+namespace: io.kestra.tests
+tasks:
+  - id: coin
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ uuid() > '8' or randomInt(0, 2) == 1 }}"
+    then:
+      - id: heads
+        type: io.kestra.plugin.core.debug.Return
+        format: heads
+    else:
+      - id: tails
+        type: io.kestra.plugin.core.debug.Return
+        format: tails
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: "{{ [uuid(), uuid()] }}"
+    tasks:
+      - id: echo
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ taskrun.value }}"
+outputs:
+  - id: token
+    type: STRING
+    value: "{{ uuid() }}"
+"""
+
+
+def _record(tmp_path: Path, source: str) -> tuple[list[ev.Event], object, dict[str, object]]:
+    recorded: list[ev.Event] = []
+    runner = InProcessRunner(storage_dir=tmp_path, on_event=recorded.append)
+    flow = runner.deploy(source)
+    original = runner.run(flow)
+    assert original.state.current == "SUCCESS", original.state.current
+    return recorded, flow, original.to_dict()
+
+
+def _replay(flow: object, recorded: list[ev.Event]) -> list[dict[str, object]]:
+    execution = None
+    snapshots = []
+    for event in recorded:
+        execution = decide(flow, execution, event).execution  # type: ignore[arg-type]
+        assert execution is not None
+        snapshots.append(copy.deepcopy(execution.to_dict()))
+    return snapshots
+
+
+def test_a_switch_on_random_int_replays_to_the_recorded_branches(tmp_path: Path) -> None:
+    recorded, flow, original = _record(tmp_path, RANDOM_SWITCH)
+    replayed = _replay(flow, recorded)
+    assert replayed[-1] == original
+    picked = {run["taskId"] for run in original["taskRunList"]}  # type: ignore[union-attr]
+    assert picked >= {"a", "b"}  # 15 draws: both branches were taken
+    assert _replay(flow, recorded) == replayed
+
+
+def test_uuid_in_if_foreach_and_outputs_replays_exactly(tmp_path: Path) -> None:
+    recorded, flow, original = _record(tmp_path, RANDOM_UUIDS)
+    replayed = _replay(flow, recorded)
+    assert replayed[-1] == original
+    values = [run["value"] for run in original["taskRunList"] if run["taskId"] == "echo"]  # type: ignore[union-attr,index]
+    assert len(set(values)) == 2  # two uuid() calls in one render differ
+    assert _replay(flow, recorded) == replayed
