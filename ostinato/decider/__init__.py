@@ -1,6 +1,8 @@
 """The pure decider: `decide(flow, execution, event) -> Decision(execution', commands)`."""
 
 from ostinato.decider.context import Settings
-from ostinato.decider.engine import Decision, decide
+from ostinato.decider.creation import created_execution
+from ostinato.decider.decision import Decision
+from ostinato.decider.engine import decide
 
-__all__ = ["Decision", "Settings", "decide"]
+__all__ = ["Decision", "Settings", "created_execution", "decide"]

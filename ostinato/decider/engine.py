@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ostinato.decider import commands as cmd
 from ostinato.decider import control
 from ostinato.decider import events as ev
+from ostinato.decider import faults
+from ostinato.decider.creation import created_execution
+from ostinato.decider.decision import Decision
 from ostinato.decider.context import Settings, base_context, task_context
 from ostinato.decider.flowables import DagPlan, PauseFlowable, flowable_for
 from ostinato.decider.outputs import render_flow_outputs, subflow_outputs
@@ -49,22 +51,21 @@ def parse_instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-@dataclass
-class Decision:
-    execution: Execution | None
-    commands: list[cmd.Command] = field(default_factory=list)
-    #: ids of the task runs this event created or changed, in the order first touched
-    changed: list[str] = field(default_factory=list)
-
-
 def decide(
-    flow: Flow, execution: Execution | None, event: ev.Event, settings: Settings | None = None
+    flow: Flow | None, execution: Execution | None, event: ev.Event, settings: Settings | None = None
 ) -> Decision:
     """Apply `event` to `execution` (None before it exists) and say what must happen next.
 
     An event that was already applied (a result for an attempt already final, a timer
-    already fired, a second request for the same execution) changes nothing.
+    already fired, a second request for the same execution) changes nothing. `flow` may be
+    None only for `ExecutionRefused` and `Fault` (the flow may be unknown or broken).
     """
+    if isinstance(event, ev.ExecutionRefused):
+        return faults.refuse(flow, execution, event)
+    if isinstance(event, ev.Fault):
+        return faults.fault(execution, event)
+    if flow is None:
+        raise ValueError(f"{type(event).__name__} needs the execution's flow")
     decider = Decider(flow, execution, event, settings or Settings())
     decider.apply()
     return Decision(decider.execution, decider.commands, list(decider.touched))
@@ -135,24 +136,7 @@ class Decider:
     def _on_requested(self, event: ev.ExecutionRequested) -> None:
         if self._execution is not None:
             return
-        labels = {k: v for k, v in self.flow.labels.items() if not k.startswith("system.")}
-        labels.update(event.labels)
-        labels.setdefault("system.correlationId", event.execution_id)
-        self._execution = Execution(
-            id=event.execution_id,
-            namespace=event.namespace,
-            flow_id=event.flow_id,
-            flow_revision=event.flow_revision,
-            tenant_id=event.tenant_id,
-            state=State.created(self.now),
-            inputs=event.inputs,
-            labels=labels,
-            trigger=event.trigger,
-            parent_id=event.parent_id,
-            original_id=event.original_id or event.execution_id,
-            schedule_date=iso(event.schedule_date) if event.schedule_date else None,
-            metadata={"attemptNumber": 1, "originalCreatedDate": iso(self.now), **event.metadata},
-        )
+        self._execution = created_execution(event, self.flow)
         if event.admission not in (None, "RUNNING"):
             self._refuse_or_queue(event.admission)
             return

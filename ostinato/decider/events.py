@@ -105,3 +105,22 @@ class Resume(Event):
 
     task_run_id: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecutionRefused(Event):
+    """A request that cannot start (its flow is unknown, its inputs are invalid): the
+    execution is created directly FAILED, with `reason` in its logs. Applied locally by the
+    executor; it never travels on Kafka. `decide` accepts `flow=None` for it."""
+
+    request: ExecutionRequested | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Fault(Event):
+    """Handling an event for this execution raised: the execution ends FAILED with
+    `message` (a short traceback included) in its logs. Applied locally by the executor;
+    it never travels on Kafka. `decide` accepts `flow=None` for it."""
+
+    message: str = ""
