@@ -59,6 +59,28 @@ def _taskrun_vars(run: TaskRun) -> dict[str, Any]:
     }
 
 
+def execution_seed(execution: Execution, now: datetime) -> str:
+    """The seed of uuid()/randomInt() in a render that belongs to no task run.
+
+    It names the moment of the execution (DESIGN.md invariant 10: replaying the same events
+    renders the same values): the sequence of its task runs and timers, its state and how
+    many states it went through, its phase (tasks, errors, finally) and the event's time."""
+    phase = execution.progress.get("phase", "")
+    return (f"execution/{execution.id}/{execution.sequence}/{execution.state.current}"
+            f"/{len(execution.state.histories)}/{phase}/{now.isoformat()}")
+
+
+def task_run_seed(execution: Execution, run: TaskRun) -> str:
+    """The seed of uuid()/randomInt() in a render for task run `run`.
+
+    Task run ids derive from the execution id and its sequence, so the id, the attempt and
+    the number of states the run went through tell apart its renders: `runIf` (no attempt
+    yet) from its flowable's own properties (RUNNING) and from the properties a worker
+    renders for each attempt (the seed travels in the worker task, so a duplicate delivery
+    of one attempt renders the same values and a retry renders new ones)."""
+    return f"taskrun/{execution.id}/{run.id}/{len(run.attempts)}/{len(run.state.histories)}"
+
+
 def base_context(flow: Flow, execution: Execution, settings: Settings, now: datetime) -> dict[str, Any]:
     """Variables that do not depend on a task run (flow outputs, trigger inputs)."""
     context: dict[str, Any] = {
@@ -82,6 +104,7 @@ def base_context(flow: Flow, execution: Execution, settings: Settings, now: date
         "envs": settings.envs,
         "globals": settings.globals,
         "__now__": now,
+        "__seed__": execution_seed(execution, now),
         "__secrets__": settings.secrets,
         "__error_logs__": execution.error_logs,
         "__each_values__": [],
@@ -112,4 +135,5 @@ def task_context(
         context["parents"] = parents
         context["parent"] = parents[0]
     context["__each_values__"] = run.each_values
+    context["__seed__"] = task_run_seed(execution, run)
     return context

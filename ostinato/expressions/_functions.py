@@ -1,13 +1,13 @@
 """Kestra functions: now, json, yaml, render, secret, read, errorLogs ...
 
 Caller-supplied facts come from the render state (``_runtime``), never from
-the machine: the render time is ``__now__``, secrets ``__secrets__``, file
+the machine: the render time is ``__now__``, the random draws of uuid() and
+randomInt() derive from ``__seed__``, secrets come from ``__secrets__``, file
 reads go through the ``__read__`` callable.
 """
 
 from __future__ import annotations
 
-import random
 import uuid as _uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from . import _dates
 from ._data import from_json, parse_yaml
 from ._errors import ExpressionError
-from ._runtime import current_state, inclusive_range
+from ._runtime import current_state, inclusive_range, next_draw
 from ._values import check_defined
 
 MAX_RENDER_ROUNDS = 100
@@ -31,15 +31,19 @@ def now(format: str | None = None, timeZone: str | None = None,
 
 
 def uuid() -> str:
-    return str(_uuid.uuid4())
+    """A version-4 UUID drawn from the render's seed (fresh when the caller gave none)."""
+    return str(_uuid.UUID(bytes=next_draw()[:16], version=4))
 
 
 def random_int(lower: int, upper: int) -> int:
+    """An integer in [lower, upper) drawn from the render's seed (fresh without one)."""
     check_defined(lower)
     check_defined(upper)
-    if int(upper) <= int(lower):
+    low, high = int(lower), int(upper)
+    if high <= low:
         raise ValueError("randomInt: 'upper' must be greater than 'lower'")
-    return random.randrange(int(lower), int(upper))
+    # 256 random bits: the modulo bias is negligible for any span a flow can use
+    return low + int.from_bytes(next_draw(), "big") % (high - low)
 
 
 def maximum(*values: Any) -> Any:

@@ -12,7 +12,7 @@ from jinja2.exceptions import SecurityError
 from ._environment import ENV, MissingVariable, compile_template, syntax_error
 from ._errors import ExpressionError
 from ._pebble import translate
-from ._runtime import RenderState, current_state, split_context, state_var
+from ._runtime import Draws, RenderState, current_state, split_context, state_var
 
 MAX_RENDERED_BYTES = 10 * 1024 * 1024
 MAX_NESTING = 20
@@ -20,6 +20,8 @@ _MARKERS = ("{{", "{%", "{#")
 # Functions that read a caller-supplied key rather than a template variable.
 _FUNCTION_KEYS = {
     "now": "__now__",
+    "uuid": "__seed__",
+    "randomInt": "__seed__",
     "currentEachOutput": "__each_values__",
     "errorLogs": "__error_logs__",
     "secret": "__secrets__",
@@ -48,13 +50,14 @@ def _too_large(size: int) -> ExpressionError:
     )
 
 
-def _render(template: str, variables: Mapping[str, Any], specials: dict[str, Any], depth: int) -> str:
+def _render(template: str, variables: Mapping[str, Any], specials: dict[str, Any], depth: int,
+            draws: Draws) -> str:
     if not has_expression(template):
         return template
     if depth > MAX_NESTING:
         raise ExpressionError(f"render() nested more than {MAX_NESTING} levels deep: `{template}`")
     compiled = compile_template(template)
-    token = state_var().set(RenderState(variables, specials, depth))
+    token = state_var().set(RenderState(variables, specials, depth, draws, template))
     try:
         parts: list[str] = []
         size = 0
@@ -89,31 +92,43 @@ def _render(template: str, variables: Mapping[str, Any], specials: dict[str, Any
 
 
 def render(template: str, context: Mapping[str, Any]) -> str:
-    """Render a Pebble template once with ``context``; the output is not re-rendered."""
+    """Render a Pebble template once with ``context``; the output is not re-rendered.
+
+    uuid() and randomInt() draw from ``context["__seed__"]`` when given: the same
+    template and seed render the same values again."""
     if not has_expression(template):
         return template
     variables, specials = split_context(context)
-    return _render(template, variables, specials, 0)
+    return _render(template, variables, specials, 0, Draws(specials.get("__seed__")))
 
 
 def render_nested(template: str) -> str:
     """Render ``template`` with the variables of the render in progress (render())."""
     state = current_state()
-    return _render(template, state.variables, state.specials, state.depth + 1)
+    return _render(template, state.variables, state.specials, state.depth + 1, state.draws)
 
 
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:
-    """Render strings; recurse into dicts (keys holding ``{{`` too) and lists."""
-    if isinstance(value, str):
-        return render(value, context)
-    if isinstance(value, Mapping):
-        return {
-            (render(k, context) if isinstance(k, str) and "{{" in k else k): render_value(v, context)
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [render_value(item, context) for item in value]
-    return value
+    """Render strings; recurse into dicts (keys holding ``{{`` too) and lists.
+
+    The whole value is one render: its uuid()/randomInt() calls draw one after the other
+    from ``context["__seed__"]``, so two strings of one value never repeat each other."""
+    variables, specials = split_context(context)
+    draws = Draws(specials.get("__seed__"))
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return _render(item, variables, specials, 0, draws) if has_expression(item) else item
+        if isinstance(item, Mapping):
+            return {
+                (walk(k) if isinstance(k, str) and "{{" in k else k): walk(v)
+                for k, v in item.items()
+            }
+        if isinstance(item, (list, tuple)):
+            return [walk(element) for element in item]
+        return item
+
+    return walk(value)
 
 
 def is_truthy(rendered: str | None) -> bool:

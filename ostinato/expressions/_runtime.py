@@ -1,13 +1,15 @@
 """Per-render state and the helpers translated Pebble operators call.
 
 The helper names start with ``__`` so they cannot clash with Kestra variables.
-Caller-supplied special keys (``__now__``, ``__secrets__`` ...) are taken out
-of the template's namespace and kept here, so a template cannot dump them.
+Caller-supplied special keys (``__now__``, ``__seed__``, ``__secrets__`` ...) are
+taken out of the template's namespace and kept here, so a template cannot dump them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -19,8 +21,38 @@ from jinja2.runtime import Context
 
 from ._values import check_defined, to_string
 
-SPECIAL_KEYS = ("__now__", "__each_values__", "__error_logs__", "__secrets__", "__read__")
+SPECIAL_KEYS = (
+    "__now__", "__seed__", "__each_values__", "__error_logs__", "__secrets__", "__read__",
+)
 MAX_RANGE = 100_000
+
+
+class Draws:
+    """The random draws of one render (uuid(), randomInt()).
+
+    With a seed, draw ``i`` is a hash of the seed, ``i`` and the template drawing it: each
+    call of one render gets its own value, two renders of different templates with one
+    seed differ, and the same render with the same seed gets the same values again
+    (DESIGN.md invariant 10: the decider's renders replay exactly). Without a seed the
+    draws are fresh randomness; only callers whose result is recorded in an event before
+    the decider sees it may render that way (trigger inputs and conditions in the API and
+    the scheduler end up in an ExecutionRequested; a worker's outputs in a WorkerTaskResult).
+    The decider always gives a seed (`ostinato.decider.context`).
+    """
+
+    __slots__ = ("seed", "count")
+
+    def __init__(self, seed: Any = None) -> None:
+        self.seed: str | None = None if seed is None else str(seed)
+        self.count = 0
+
+    def next_bytes(self, template: str) -> bytes:
+        """32 bytes for the next draw of this render, made in `template`."""
+        if self.seed is None:
+            return os.urandom(32)
+        self.count += 1
+        material = f"{self.seed}\x00{self.count}\x00{template}".encode()
+        return hashlib.sha256(material).digest()
 
 
 @dataclass
@@ -28,6 +60,16 @@ class RenderState:
     variables: Mapping[str, Any]
     specials: dict[str, Any] = field(default_factory=dict)
     depth: int = 0
+    #: shared by every string of one render_value() and by nested render() calls
+    draws: Draws = field(default_factory=Draws)
+    #: the template being rendered (it salts the draws)
+    template: str = ""
+
+
+def next_draw() -> bytes:
+    """32 bytes for uuid()/randomInt(): see `Draws`."""
+    state = current_state()
+    return state.draws.next_bytes(state.template)
 
 
 _STATE: ContextVar[RenderState | None] = ContextVar("ostinato_expression_state", default=None)

@@ -10,7 +10,9 @@ from ostinato.flow.tasks import Task
 
 #: small, and used by runners themselves (storage paths, log context)
 ALWAYS = frozenset({"flow", "execution", "task", "taskrun"})
-#: supplied by the worker, never shipped: its own clock and its own secrets
+#: supplied by the worker, never shipped: its own clock and its own secrets. `__seed__`
+#: (uuid(), randomInt()) does travel when referenced: the decider derived it from the task
+#: run and its attempt, so a duplicate delivery of one attempt renders the same values.
 WORKER_SIDE = frozenset({"__now__", "__secrets__"})
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 from ostinato.decider import decide
 from ostinato.decider import events as ev
+from ostinato.flow.model import Flow
 from ostinato.inprocess import InProcessRunner
 
 FLOW = """
@@ -84,7 +86,7 @@ def test_decision_names_every_task_run_it_changed(tmp_path: Path) -> None:
     runner.run(flow)
     execution = None
     for event in recorded:
-        before = {} if execution is None else {
+        before: dict[str, Any] = {} if execution is None else {
             run.id: run.to_dict() for run in copy.deepcopy(execution).task_run_list}
         decision = decide(flow, execution, event)
         execution = decision.execution
@@ -146,7 +148,7 @@ outputs:
 """
 
 
-def _record(tmp_path: Path, source: str) -> tuple[list[ev.Event], object, dict[str, object]]:
+def _record(tmp_path: Path, source: str) -> tuple[list[ev.Event], Flow, dict[str, Any]]:
     recorded: list[ev.Event] = []
     runner = InProcessRunner(storage_dir=tmp_path, on_event=recorded.append)
     flow = runner.deploy(source)
@@ -155,11 +157,11 @@ def _record(tmp_path: Path, source: str) -> tuple[list[ev.Event], object, dict[s
     return recorded, flow, original.to_dict()
 
 
-def _replay(flow: object, recorded: list[ev.Event]) -> list[dict[str, object]]:
+def _replay(flow: Flow, recorded: list[ev.Event]) -> list[dict[str, Any]]:
     execution = None
     snapshots = []
     for event in recorded:
-        execution = decide(flow, execution, event).execution  # type: ignore[arg-type]
+        execution = decide(flow, execution, event).execution
         assert execution is not None
         snapshots.append(copy.deepcopy(execution.to_dict()))
     return snapshots
@@ -169,7 +171,7 @@ def test_a_switch_on_random_int_replays_to_the_recorded_branches(tmp_path: Path)
     recorded, flow, original = _record(tmp_path, RANDOM_SWITCH)
     replayed = _replay(flow, recorded)
     assert replayed[-1] == original
-    picked = {run["taskId"] for run in original["taskRunList"]}  # type: ignore[union-attr]
+    picked = {run["taskId"] for run in original["taskRunList"]}
     assert picked >= {"a", "b"}  # 15 draws: both branches were taken
     assert _replay(flow, recorded) == replayed
 
@@ -178,6 +180,6 @@ def test_uuid_in_if_foreach_and_outputs_replays_exactly(tmp_path: Path) -> None:
     recorded, flow, original = _record(tmp_path, RANDOM_UUIDS)
     replayed = _replay(flow, recorded)
     assert replayed[-1] == original
-    values = [run["value"] for run in original["taskRunList"] if run["taskId"] == "echo"]  # type: ignore[union-attr,index]
+    values = [run["value"] for run in original["taskRunList"] if run["taskId"] == "echo"]
     assert len(set(values)) == 2  # two uuid() calls in one render differ
     assert _replay(flow, recorded) == replayed

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ostinato.expressions import ExpressionError, render
+from ostinato.expressions import ExpressionError, referenced_variables, render, render_value
 
 
 def r(template: str, **context: Any) -> str:
@@ -24,6 +24,59 @@ def test_uuid_and_random_int() -> None:
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", r("{{ uuid() }}"))
     assert r("{{ randomInt(4, 5) }}") == "4"
     assert 1 <= int(r("{{ randomInt(1, 10) }}")) < 10
+
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+DRAWS = "{{ uuid() }} {{ uuid() }} {{ randomInt(0, 1000000) }} {{ randomInt(0, 1000000) }}"
+
+
+def test_seeded_draws_repeat_for_the_same_seed_and_differ_between_calls() -> None:
+    first = r(DRAWS, __seed__="execution-1/run-1/1")
+    assert r(DRAWS, __seed__="execution-1/run-1/1") == first
+    uuid_a, uuid_b, int_a, int_b = first.split(" ")
+    assert UUID4.fullmatch(uuid_a) and UUID4.fullmatch(uuid_b)
+    assert uuid_a != uuid_b and int_a != int_b
+    assert r(DRAWS, __seed__="execution-1/run-1/2") != first
+
+
+def test_unseeded_draws_are_fresh() -> None:
+    assert r(DRAWS) != r(DRAWS)
+    assert UUID4.fullmatch(r("{{ uuid() }}"))
+
+
+def test_seeded_random_int_stays_within_its_bounds() -> None:
+    seen = {int(r("{{ randomInt(-3, 4) }}", __seed__=f"seed-{i}")) for i in range(300)}
+    assert seen == set(range(-3, 4))  # every value of [lower, upper), none outside
+    assert r("{{ randomInt(7, 8) }}", __seed__="any") == "7"
+    with pytest.raises(ExpressionError, match="upper"):
+        r("{{ randomInt(5, 5) }}", __seed__="any")
+
+
+def test_one_render_value_draws_once_per_call_across_its_strings() -> None:
+    value = {"a": "{{ uuid() }}", "b": "{{ uuid() }}", "c": ["{{ uuid() }}"]}
+    context = {"__seed__": "s"}
+    rendered = render_value(value, context)
+    assert len({rendered["a"], rendered["b"], rendered["c"][0]}) == 3
+    assert render_value(value, context) == rendered
+
+
+def test_nested_render_continues_the_draws_of_its_render() -> None:
+    rendered = r("{{ uuid() }} {{ render(t) }}", t="{{ uuid() }}", __seed__="s")
+    outer, inner = rendered.split(" ")
+    assert outer != inner
+    assert r("{{ uuid() }} {{ render(t) }}", t="{{ uuid() }}", __seed__="s") == rendered
+
+
+def test_different_templates_with_one_seed_draw_differently() -> None:
+    assert r("{{ uuid() }}", __seed__="s") != r("x{{ uuid() }}", __seed__="s")[1:]
+
+
+def test_the_seed_cannot_be_read_by_a_template_and_travels_with_random_functions() -> None:
+    with pytest.raises(ExpressionError):
+        r("{{ __seed__ }}", __seed__="secret-ish")
+    assert "__seed__" in referenced_variables("{{ uuid() }}")
+    assert "__seed__" in referenced_variables("{{ randomInt(1, 2) }}")
+    assert "__seed__" not in referenced_variables("{{ now() }}")
 
 
 def test_range_is_inclusive() -> None:
