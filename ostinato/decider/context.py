@@ -65,9 +65,16 @@ def execution_seed(execution: Execution, now: datetime) -> str:
     It names the moment of the execution (DESIGN.md invariant 10: replaying the same events
     renders the same values): the sequence of its task runs and timers, its state and how
     many states it went through, its phase (tasks, errors, finally) and the event's time."""
-    phase = execution.progress.get("phase", "")
     return (f"execution/{execution.id}/{execution.sequence}/{execution.state.current}"
-            f"/{len(execution.state.histories)}/{phase}/{now.isoformat()}")
+            f"/{len(execution.state.histories)}/{_phase(execution)}/{now.isoformat()}")
+
+
+def _phase(execution: Execution) -> str:
+    """The execution's phase as text ("tasks", "errors", "finally", "done"; "" before any),
+    whether its progress is kept as a dict or as a typed object with a `phase`."""
+    progress: Any = execution.progress
+    phase = progress.get("phase") if isinstance(progress, dict) else getattr(progress, "phase", None)
+    return "" if phase is None else str(phase)
 
 
 def task_run_seed(execution: Execution, run: TaskRun) -> str:
