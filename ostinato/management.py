@@ -15,7 +15,9 @@ Endpoints (GET or HEAD):
 
 - `/health`  liveness: 200 `{"status": "UP", ...}` unless `set_alive(False)`, then 503 `DOWN`.
   A Kubernetes liveness probe restarts the pod on failure, so it reports only what a
-  restart cures (a wedged loop), never a dependency such as Kafka being unreachable.
+  restart cures (a wedged loop, a background thread that died), never a dependency such
+  as Kafka being unreachable. Every background thread of a service is started with
+  `start_service_thread`: one that dies of an exception turns /health DOWN with its name.
 - `/ready`   readiness: 200 only after `set_ready(True)`; 503 before (`reason` "starting").
 - `/metrics` the Prometheus text format of `registry`, which also holds the standard
   process, platform and garbage-collector collectors.
@@ -34,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from prometheus_client import (
@@ -52,12 +54,18 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from ostinato.logging import get_logger
+
+log = get_logger(component="management")
+
 __all__ = [
     "DEFAULT_PORT",
     "METRIC_PREFIX",
     "Management",
     "StandardMetrics",
+    "report_thread_deaths",
     "standard_metrics",
+    "start_service_thread",
 ]
 
 #: the port of the deployed services (OSTINATO_MANAGEMENT_PORT); 0 picks a free one
@@ -144,6 +152,7 @@ class Management:
         self._ready_reason = "starting"
         self._alive = True
         self._alive_reason = ""
+        self._dead_threads: list[str] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._metrics: dict[str, tuple[type, tuple[str, ...], Any]] = {}
@@ -223,6 +232,19 @@ class Management:
             self._alive = alive
             self._alive_reason = reason
 
+    def thread_died(self, name: str, error: BaseException) -> None:
+        """A background thread stopped on an error: not alive any more, naming the thread."""
+        with self._lock:
+            self._dead_threads.append(f"{name} ({error!r})"[:300])
+            self._alive = False
+            self._alive_reason = "background thread stopped: " + "; ".join(self._dead_threads)
+
+    @property
+    def dead_threads(self) -> list[str]:
+        """The background threads that died, with their error."""
+        with self._lock:
+            return list(self._dead_threads)
+
     @property
     def ready(self) -> bool:
         return self._ready
@@ -272,6 +294,37 @@ class Management:
             metric = kind(full, documentation, labelnames=labels, registry=self.registry, **extra)
             self._metrics[full] = (kind, labels, metric)
             return metric
+
+
+#: the liveness that threads started without an explicit one report to (`serve` sets it)
+_process_liveness: Management | None = None
+
+
+def report_thread_deaths(management: Management | None) -> None:
+    """Make `management` the liveness of this process's background threads (None: none)."""
+    global _process_liveness
+    _process_liveness = management
+
+
+def start_service_thread(name: str, target: Callable[..., None], *args: Any,
+                         liveness: Management | None = None) -> threading.Thread:
+    """Start a daemon thread running `target(*args)`. If it raises, the error is logged
+    and the process's liveness (`liveness`, else the one `report_thread_deaths` set) turns
+    DOWN naming the thread, so the platform restarts the process rather than leave it
+    half-working. A thread that returns ends quietly (its stop was asked for)."""
+
+    def guarded() -> None:
+        try:
+            target(*args)
+        except BaseException as error:
+            log.exception("background thread stopped on an error", thread=name)
+            management = liveness if liveness is not None else _process_liveness
+            if management is not None:
+                management.thread_died(name, error)
+
+    thread = threading.Thread(target=guarded, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.heartbeat import Heartbeat
 from ostinato.kafka.topics import ensure_all_topics
 from ostinato.logging import get_logger
-from ostinato.management import Management, StandardMetrics, standard_metrics
+from ostinato.management import (
+    Management, StandardMetrics, report_thread_deaths, standard_metrics, start_service_thread,
+)
 from ostinato.wire.codec import Codec
 
 log = get_logger()
@@ -34,9 +36,12 @@ Loop = Callable[[threading.Event, Management, StandardMetrics], None]
 
 def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Loop, *, management_port: int) -> None:
     """Open the management port, create missing topics, announce the service, and run
-    `loop` until a signal. Liveness never depends on Kafka; readiness is the loop's to set."""
+    `loop` until a signal. Liveness never depends on Kafka; readiness is the loop's to set.
+    A background thread started with `start_service_thread` that dies makes /health DOWN
+    with its name."""
     stop = stop_on_signals()
     management = Management(service=name, port=management_port)
+    report_thread_deaths(management)
     management.start()
     log.info("management up", port=management.port)
     try:
@@ -63,4 +68,4 @@ def ready_when(event: threading.Event, management: Management) -> None:
         event.wait()
         management.set_ready(True)
 
-    threading.Thread(target=wait, name="readiness", daemon=True).start()
+    start_service_thread("readiness", wait, liveness=management)

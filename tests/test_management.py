@@ -194,3 +194,39 @@ def test_port_before_start_raises() -> None:
 def test_start_twice_raises(management: Management) -> None:
     with pytest.raises(RuntimeError):
         management.start()
+
+
+def test_a_background_thread_that_dies_turns_health_down_naming_it(management: Management) -> None:
+    from ostinato.management import start_service_thread
+
+    def doomed() -> None:
+        raise ValueError("the cron never matches")
+
+    start_service_thread("schedules", doomed, liveness=management).join(timeout=5)
+    response = get(management, "/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "DOWN"
+    assert "schedules" in response.json()["reason"]
+    assert "the cron never matches" in response.json()["reason"]
+
+
+def test_a_thread_that_returns_leaves_health_up(management: Management) -> None:
+    from ostinato.management import start_service_thread
+
+    start_service_thread("quiet", lambda: None, liveness=management).join(timeout=5)
+    assert get(management, "/health").status_code == 200
+
+
+def test_threads_report_to_the_process_liveness_by_default(management: Management) -> None:
+    from ostinato.management import report_thread_deaths, start_service_thread
+
+    def doomed() -> None:
+        raise RuntimeError("boom")
+
+    report_thread_deaths(management)
+    try:
+        start_service_thread("flow-table", doomed).join(timeout=5)
+    finally:
+        report_thread_deaths(None)
+    assert get(management, "/health").status_code == 503
+    assert management.dead_threads == ["flow-table (RuntimeError('boom'))"]

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from ostinato.decider import events as ev
 from ostinato.decider.engine import derived_id
@@ -19,6 +19,9 @@ from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.flow_writer import FlowWriter
+from ostinato.kafka.follower import Follower, Position
+from ostinato.kafka.messages import Received
+from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
@@ -33,12 +36,12 @@ class BusClient:
     def __init__(self, settings: KafkaSettings, codec: Codec) -> None:
         self.settings = settings
         self.codec = codec
-        self._producer = Producer(settings.producer())
+        self._producer = ConfirmingProducer(settings)
         self._table: FlowTable | None = None
         self._writer: FlowWriter | None = None
 
     def close(self) -> None:
-        self._producer.flush(10)
+        self._producer.close(10)
         if self._writer is not None:
             self._writer.close()
         if self._table is not None:
@@ -95,46 +98,52 @@ class BusClient:
             namespace=flow.namespace, flow_id=flow.id, flow_revision=flow.revision or 1,
             tenant_id=flow.tenant_id, inputs=inputs, labels=dict(labels or {}))
         name, record = rec.event_to_record(event)
-        self._producer.produce(self.settings.topic("executor"), key=execution_id.encode(),
-                               value=self.codec.encode(name, record))
-        self._producer.flush(10)
+        self._producer.send_and_confirm("executor", execution_id, self.codec.encode(name, record))
 
     def follow(self, execution_id: str, *, on_change: Callable[[Execution], None],
                on_log: Callable[[rec.LogEntry], None] | None = None,
                timeout: float | None = None, start_offsets: dict[str, dict[int, int]] | None = None) -> Execution:
         """Read `executions` (and `logs`) until the execution is finished; call back on
-        each change. Starts at `start_offsets` (per topic and partition) or at 0."""
-        consumer = Consumer(self.settings.consumer(None, **{"enable.partition.eof": False}))
+        each change. Starts at `start_offsets` (per topic and partition) or at 0. A record
+        that does not decode is skipped (the services dead-letter it; this is a user's tool)."""
         topics = ["executions"] + (["logs"] if on_log else [])
-        assignment = []
-        for topic in topics:
-            name = self.settings.topic(topic)
-            partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
-            offsets = (start_offsets or {}).get(topic, {})
-            assignment += [TopicPartition(name, p, offsets.get(p, 0)) for p in partitions]
-        consumer.assign(assignment)
+        start: dict[Position, int] = {(topic, p): offset
+                                      for topic, offsets in (start_offsets or {}).items()
+                                      for p, offset in offsets.items()}
+        follower = Follower.of_topics(self.settings, topics, start, fetch_wait_ms=50)
         deadline = None if timeout is None else time.monotonic() + timeout
         view: Execution | None = None
         try:
             while deadline is None or time.monotonic() < deadline:
-                for message in consumer.consume(500, 0.05):
-                    if (message.error() is not None or message.key() != execution_id.encode()
-                            or message.value() is None):
+                for received in follower.poll(500, 0.05):
+                    if received.key != execution_id or received.value is None:
                         continue
-                    name, record = self.codec.decode(message.value())
-                    if name == "LogEntry" and on_log is not None:
-                        on_log(rec.log_entry_from_record(record))
-                    elif name == "Execution":
-                        view = rec.execution_from_record(record)
-                        on_change(view)
-                        if view.finished:
-                            return view
-                    elif name == "ExecutionUpdate":
-                        view = rec.apply_execution_update(view, record)
-                        on_change(view)
+                    view, final = self._follow_one(received, view, on_change, on_log)
+                    if final and view is not None:
+                        return view
             raise TimeoutError(f"execution {execution_id} did not finish within {timeout} s")
         finally:
-            consumer.close()
+            follower.close()
+
+    def _follow_one(self, received: Received, view: Execution | None,
+                    on_change: Callable[[Execution], None],
+                    on_log: Callable[[rec.LogEntry], None] | None) -> tuple[Execution | None, bool]:
+        """Apply one record of the followed execution; returns its view and whether it is
+        the last (a finished execution is always written whole, as an `Execution`)."""
+        try:
+            name, record = self.codec.decode(received.value)
+        except MalformedRecord:
+            return view, False
+        if name == "LogEntry" and on_log is not None:
+            on_log(rec.log_entry_from_record(record))
+        elif name == "Execution":
+            view = rec.execution_from_record(record)
+            on_change(view)
+            return view, view.finished
+        elif name == "ExecutionUpdate":
+            view = rec.apply_execution_update(view, record)
+            on_change(view)
+        return view, False
 
     def end_offsets(self, topics: list[str]) -> dict[str, dict[int, int]]:
         """An offset per partition at or before its current end, to follow from.

@@ -10,21 +10,28 @@ number concurrently (two API replicas) therefore agree on one winner, the first 
 the loser sees that its record was not accepted and claims the next number
 (`ostinato/kafka/flow_writer.py`). The topic is append-only (never compacted), so the
 first record stays the winner forever.
+
+Every process reads the whole topic, so each one dead-letters a record it cannot decode
+(the letters of one record are duplicates, which `dead_letters.py` accepts). A revision
+whose source no longer parses (written by an older version) is logged once and left out
+of `latest_flows`: it stops that flow, never the reader or the other flows.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
-
-from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from ostinato.flow.model import Flow
 from ostinato.flow.parser import FlowValidationError, parse_flow
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.dead_letters import DeadLetters
+from ostinato.kafka.follower import Follower
+from ostinato.kafka.messages import Received
+from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.logging import get_logger
-from ostinato.wire.codec import Codec, MalformedRecord
+from ostinato.management import start_service_thread
+from ostinato.wire.codec import Codec
 from ostinato.wire.records import FlowRevision, flow_from_record
 
 log = get_logger(component="flow-table")
@@ -38,6 +45,8 @@ class _Entry:
     flow: Flow | None = None
     #: offset of the accepted record on `flows` (None: added locally, not read yet)
     offset: int | None = None
+    #: why the source does not parse (logged once), when it does not
+    broken: str | None = None
 
 
 class FlowTable:
@@ -56,8 +65,7 @@ class FlowTable:
         self.version = 0
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._follow, name="flow-table", daemon=True)
-        self._thread.start()
+        self._thread = start_service_thread("flow-table", self._follow)
 
     def stop(self) -> None:
         self._stop.set()
@@ -93,10 +101,17 @@ class FlowTable:
             entries = [revisions[max(revisions)] for revisions in self._revisions.values()]
         out = []
         for entry in entries:
-            if entry.revision.deleted:
+            if entry.revision.deleted or entry.broken is not None:
                 continue
             if entry.flow is None:
-                entry.flow = _parse(entry.revision)
+                try:
+                    entry.flow = _parse(entry.revision)
+                except ValueError as error:
+                    entry.broken = str(error)
+                    log.error("flow revision no longer parses: left out", reason=entry.broken,
+                              flow=f"{entry.revision.namespace}.{entry.revision.id}",
+                              revision=entry.revision.revision)
+                    continue
             out.append(entry.flow)
         return out
 
@@ -144,39 +159,34 @@ class FlowTable:
             return True
 
     def _follow(self) -> None:
-        consumer = Consumer(self._settings.consumer(None))
-        topic = self._settings.topic("flows")
-        consumer.assign([TopicPartition(topic, 0, 0)])  # an explicit offset: OFFSET_BEGINNING costs 0.5 s
+        # an explicit offset: OFFSET_BEGINNING costs 0.5 s
+        follower = Follower(self._settings, {("flows", 0): 0}, fetch_wait_ms=5)
+        producer = ConfirmingProducer(self._settings)
+        dead_letters = DeadLetters(producer, self._codec, reader="flow-table")
         try:
             while not self._stop.is_set():
-                message = consumer.poll(0.1)
-                if message is None:
-                    continue
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        self._caught_up.set()
-                    else:
-                        log.warning("flows topic read error", error=str(error))
-                        time.sleep(0.2)
-                    continue
-                self._read(message.value(), message.offset() or 0)
+                for received in follower.poll(500, 0.1):
+                    self._read(received, dead_letters)
+                if follower.reached_end:
+                    self._caught_up.set()
         finally:
-            consumer.close()
+            follower.close()
+            producer.close(5)
 
-    def _read(self, value: bytes | None, offset: int) -> None:
-        record = None
-        if value is not None:
+    def _read(self, received: Received, dead_letters: DeadLetters) -> None:
+        offset = received.offset
+        decoded = dead_letters.decode(received, expected="Flow")
+        revision = None
+        if decoded is not None:
             try:
-                _, record = self._codec.decode(value, expected="Flow")
-            except MalformedRecord as error:
-                log.error("malformed record on the flows topic, skipped", reason=error.reason)
-        if record is None:
+                revision = flow_from_record(decoded[1])
+            except (ValueError, KeyError, TypeError) as error:
+                dead_letters.send(received, f"not a flow revision: {error!r}")
+        if revision is None:
             with self._lock:
                 self.position = max(self.position, offset + 1)
                 self._lock.notify_all()
             return
-        revision = flow_from_record(record)
         if not self.add(revision, offset):
             log.info("flow revision already taken by an earlier record, ignored",
                      flow=f"{revision.namespace}.{revision.id}", revision=revision.revision,
@@ -186,7 +196,7 @@ class FlowTable:
 def _parse(revision: FlowRevision) -> Flow:
     try:
         flow = parse_flow(revision.source)
-    except FlowValidationError as error:  # validated before it was deployed: a bug or old writer
+    except (FlowValidationError, ValueError) as error:  # validated when deployed: an old writer
         raise ValueError(f"flow {revision.namespace}.{revision.id} revision {revision.revision} "
                          f"no longer parses: {error}") from error
     flow.revision = revision.revision

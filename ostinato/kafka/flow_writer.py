@@ -11,12 +11,11 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from confluent_kafka import KafkaError, Message, Producer
-
 from ostinato.flow.model import Flow
 from ostinato.flow.parser import parse_flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
+from ostinato.kafka.producer import ConfirmingProducer, DeliveryFailed
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
 
@@ -42,12 +41,12 @@ class FlowWriter:
         self._codec = codec
         self._table = table
         self._timeout = timeout
-        self._producer = Producer(settings.producer())
+        self._producer = ConfirmingProducer(settings)
         #: one claim at a time per writer: flows change rarely, and delivery reports stay simple
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._producer.flush(5)
+        self._producer.close(5)
 
     def save(self, source: str, *, tenant_id: str | None = None) -> Saved:
         """Validate (raises FlowValidationError) and write a new revision unless unchanged."""
@@ -88,19 +87,13 @@ class FlowWriter:
             return self._claim_alone(revision)
 
     def _claim_alone(self, revision: rec.FlowRevision) -> rec.FlowRevision | None:
-        delivered: list[Message] = []
-        self._producer.produce(self._settings.topic("flows"), key=revision.key.encode(),
-                               value=self._codec.encode("Flow", rec.flow_record(revision)),
-                               on_delivery=lambda error, message: delivered.append(message))
-        self._producer.flush(self._timeout)
-        if not delivered:
-            raise FlowWriteError("the flow revision could not be delivered to Kafka "
-                                 f"within {self._timeout} s")
-        message = delivered[0]
-        error: KafkaError | None = message.error()
-        if error is not None:
-            raise FlowWriteError(f"the flow revision could not be written: {error.str()}")
-        offset = message.offset() or 0
+        try:
+            delivery = self._producer.send_and_confirm(
+                "flows", revision.key, self._codec.encode("Flow", rec.flow_record(revision)),
+                timeout=self._timeout)
+        except DeliveryFailed as error:
+            raise FlowWriteError(f"the flow revision could not be written: {error}") from error
+        offset = delivery.offset
         if not self._table.wait_read(offset, self._timeout):
             raise FlowWriteError(f"the flows topic was not read up to offset {offset} "
                                  f"within {self._timeout} s")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-
 from ostinato.kafka.config import KafkaSettings
-from ostinato.wire.codec import Codec, MalformedRecord
+from ostinato.kafka.dead_letters import DeadLetters
+from ostinato.kafka.follower import Follower
+from ostinato.kafka.messages import Received
+from ostinato.kafka.producer import ConfirmingProducer
+from ostinato.management import start_service_thread
+from ostinato.wire.codec import Codec
 
 INTERVAL_SECONDS = 2.0
 
@@ -25,18 +27,19 @@ class Heartbeat:
         self._codec = codec
         self.service = service
         self.instance = uuid.uuid4().hex[:12]
-        self._producer = Producer(settings.producer())
+        self._producer = ConfirmingProducer(settings)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        self._thread = start_service_thread("heartbeat", self._beat)
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         self._send(ready=False)
-        self._producer.flush(5)
+        self._producer.close(5)
 
     def _beat(self) -> None:
         while not self._stop.is_set():
@@ -45,11 +48,11 @@ class Heartbeat:
             self._stop.wait(INTERVAL_SECONDS)
 
     def _send(self, *, ready: bool) -> None:
+        """Queue a beat (not waited for: the next one replaces a lost one)."""
         value = self._codec.encode("ServiceHeartbeat", {
             "service": self.service, "instance": self.instance, "host": socket.gethostname(),
             "pid": os.getpid(), "at": datetime.now(timezone.utc), "ready": ready})
-        self._producer.produce(self._settings.topic("services"),
-                               key=f"{self.service}/{self.instance}".encode(), value=value)
+        self._producer.produce("services", f"{self.service}/{self.instance}", value)
 
 
 class HeartbeatView:
@@ -61,14 +64,15 @@ class HeartbeatView:
         self._last: dict[tuple[str, str], tuple[datetime, bool]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._follow, name="heartbeats", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        self._thread = start_service_thread("heartbeats", self._follow)
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def alive(self, *, within: float = 3 * INTERVAL_SECONDS) -> set[str]:
         """Services with at least one ready instance heard from in the last `within` s."""
@@ -78,23 +82,21 @@ class HeartbeatView:
                     if ready and at >= horizon}
 
     def _follow(self) -> None:
-        consumer = Consumer(self._settings.consumer(None, **{"fetch.wait.max.ms": 100}))
-        consumer.assign([TopicPartition(self._settings.topic("services"), 0, 0)])
+        follower = Follower(self._settings, {("services", 0): 0}, fetch_wait_ms=100)
+        producer = ConfirmingProducer(self._settings)
+        dead_letters = DeadLetters(producer, self._codec, reader="heartbeats")
         try:
             while not self._stop.is_set():
-                message = consumer.poll(0.2)
-                if message is None or message.value() is None:
-                    continue
-                error = message.error()
-                if error is not None:
-                    if error.code() != KafkaError._PARTITION_EOF:
-                        time.sleep(0.2)
-                    continue
-                try:
-                    _, beat = self._codec.decode(message.value(), expected="ServiceHeartbeat")
-                except MalformedRecord:
-                    continue
-                with self._lock:
-                    self._last[(beat["service"], beat["instance"])] = (beat["at"], beat["ready"])
+                for received in follower.poll(500, 0.2):
+                    self._read(received, dead_letters)
         finally:
-            consumer.close()
+            follower.close()
+            producer.close(5)
+
+    def _read(self, received: Received, dead_letters: DeadLetters) -> None:
+        decoded = dead_letters.decode(received, expected="ServiceHeartbeat")
+        if decoded is None:
+            return
+        beat = decoded[1]
+        with self._lock:
+            self._last[(beat["service"], beat["instance"])] = (beat["at"], beat["ready"])

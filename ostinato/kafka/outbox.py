@@ -1,16 +1,14 @@
-"""Records a service produces while it handles a batch, sent and confirmed together."""
+"""Records a service produces while it handles a batch, sent and confirmed together: the
+produce stage of a `Checkpoint` (ostinato/kafka/checkpoint.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Producer
 
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.producer import ConfirmingProducer, Delivery, DeliveryFailed
 
-
-class DeliveryFailed(RuntimeError):
-    """A record was not written: the batch must not be committed."""
+__all__ = ["DeliveryFailed", "Outbox"]
 
 
 class Outbox:
@@ -24,65 +22,45 @@ class Outbox:
     drop as duplicates; the other order would lose the effects for good.
     """
 
-    def __init__(self, producer: Producer, settings: KafkaSettings, *, track: str | None = None) -> None:
-        self._producer = producer
-        self._settings = settings
-        self._tracked = settings.topic(track) if track else None
-        self._held: list[dict[str, Any]] = []
-        self._errors: list[str] = []
+    def __init__(self, producer: Producer | ConfirmingProducer, settings: KafkaSettings, *,
+                 track: str | None = None) -> None:
+        self._producer = (producer if isinstance(producer, ConfirmingProducer)
+                          else ConfirmingProducer(settings, producer=producer))
+        self._tracked = track
+        self._held: list[tuple[str, str | None, bytes | None, int | None]] = []
+        self._effects: list[Delivery] = []
         self._sent = 0
-        self.offsets: dict[int, int] = {}
 
     def send(self, topic: str, key: str | None, value: bytes | None, *, partition: int | None = None) -> None:
         """Queue one record for `topic` (ostinato's short name, e.g. `executions`)."""
-        record: dict[str, Any] = {"topic": self._settings.topic(topic),
-                                  "key": key.encode() if key is not None else None, "value": value,
-                                  "on_delivery": self._delivered}
-        if partition is not None:
-            record["partition"] = partition
         self._sent += 1
-        if record["topic"] == self._tracked:
-            self._held.append(record)
+        if topic == self._tracked:
+            self._held.append((topic, key, value, partition))
         else:
-            self._produce(record)
+            self._effects.append(self._producer.produce(topic, key, value, partition=partition))
 
     def __len__(self) -> int:
         """How many records were sent since the outbox was made."""
         return self._sent
 
-    def _produce(self, record: dict[str, Any]) -> None:
-        while True:
-            try:
-                self._producer.produce(**record)
-                return
-            except BufferError:  # the local queue is full: let deliveries drain
-                self._producer.poll(0.05)
-
-    def _delivered(self, error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            self._errors.append(f"{message.topic()}: {error}")
-            return
-        if message.topic() == self._tracked:
-            partition, offset = message.partition() or 0, message.offset() or 0
-            if offset > self.offsets.get(partition, -1):
-                self.offsets[partition] = offset
-
     def flush(self, timeout: float = 30.0) -> dict[int, int]:
         """Confirm every other record, then write and confirm the changelog's; returns the
-        changelog's last offset per partition."""
-        self._confirm(timeout)
-        if self._held:
-            held, self._held = self._held, []
-            for record in held:
-                self._produce(record)
-            self._confirm(timeout)
-        offsets, self.offsets = self.offsets, {}
+        changelog's last offset per partition. Raises DeliveryFailed."""
+        self._confirm(self._effects, timeout)
+        self._effects = []
+        held, self._held = self._held, []
+        changelog = [self._producer.produce(topic, key, value, partition=partition)
+                     for topic, key, value, partition in held]
+        self._confirm(changelog, timeout)
+        offsets: dict[int, int] = {}
+        for delivery in changelog:
+            if delivery.offset > offsets.get(delivery.partition, -1):
+                offsets[delivery.partition] = delivery.offset
         return offsets
 
-    def _confirm(self, timeout: float) -> None:
-        remaining = self._producer.flush(timeout)
-        if remaining:
-            raise DeliveryFailed(f"{remaining} records still undelivered after {timeout} s")
-        if self._errors:
-            errors, self._errors = self._errors, []
-            raise DeliveryFailed("; ".join(errors[:5]))
+    def _confirm(self, deliveries: list[Delivery], timeout: float) -> None:
+        if not deliveries:
+            return
+        # one flush serves every report at once (cheaper than waiting on each in turn)
+        self._producer.confirm_all(timeout)
+        self._producer.confirm(deliveries, timeout)

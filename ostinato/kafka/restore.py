@@ -1,7 +1,9 @@
-"""Reading one partition from an offset to its end, for restoring a store.
+"""Reading one partition from an offset to its end, for restoring a state.
 
-The end is the consumer's partition-EOF event, not the high watermark: the embedded
-broker's watermark is wrong (DESIGN.md, "Running it").
+The end is the consumer's partition-EOF event (`Follower`), not the high watermark: the
+embedded broker's watermark is wrong (DESIGN.md, "Running it"). A record that cannot be
+applied (malformed, or not a valid value) is dead-lettered and skipped: a bad record on a
+changelog never makes a service fail to start (DESIGN.md, invariant 9).
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
-
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.dead_letters import UNREADABLE, DeadLetters, reason_of
+from ostinato.kafka.follower import Follower
+from ostinato.logging import get_logger
+
+log = get_logger(component="restore")
 
 
 class RestoreTimeout(RuntimeError):
@@ -25,25 +30,31 @@ def read_partition_to_end(
     start: int,
     apply: Callable[[str, bytes | None, int], None],
     *,
+    dead_letters: DeadLetters | None = None,
     timeout: float = 120.0,
 ) -> int:
     """Call `apply(key, value, offset)` for every record from `start` to the end; returns
-    how many were read. Raises RestoreTimeout if the end is not reached in time."""
-    consumer = Consumer(settings.consumer(None, **{"enable.partition.eof": True}))
-    consumer.assign([TopicPartition(settings.topic(topic), partition, start)])
+    how many were read. When `apply` raises one of `UNREADABLE` for a record, the record
+    goes to `dead_letters` (logged only without one) and the reading goes on; `apply` must
+    leave its state unchanged for a record it refuses. Raises RestoreTimeout if the end is
+    not reached in time."""
+    follower = Follower(settings, {(topic, partition): start})
     deadline = time.monotonic() + timeout
     count = 0
     try:
-        while time.monotonic() < deadline:
-            for message in consumer.consume(1000, 0.1):
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        return count
-                    raise RuntimeError(f"reading {topic}[{partition}]: {error}")
-                key = message.key()
-                apply(key.decode() if key is not None else "", message.value(), message.offset() or 0)
+        while not follower.reached_end:
+            if time.monotonic() >= deadline:
+                raise RestoreTimeout(f"{topic}[{partition}] not read to its end within {timeout} s")
+            for received in follower.poll(1000, 0.1):
                 count += 1
-        raise RestoreTimeout(f"{topic}[{partition}] not read to its end within {timeout} s")
+                try:
+                    apply(received.key or "", received.value, received.offset)
+                except UNREADABLE as error:
+                    if dead_letters is not None:
+                        dead_letters.send(received, f"not restored: {reason_of(error)}")
+                    else:
+                        log.error("record not restored, skipped", topic=topic, partition=partition,
+                                  offset=received.offset, reason=reason_of(error))
+        return count
     finally:
-        consumer.close()
+        follower.close()

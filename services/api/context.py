@@ -3,20 +3,16 @@ storage, and a producer whose deliveries handlers can await."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
-
-from confluent_kafka import KafkaException, Producer
 
 from ostinato.decider import events as ev
 from ostinato.flow.durations import InvalidDuration, parse_duration
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.flow_writer import FlowWriter
+from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.storage import LocalStorage
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
@@ -69,46 +65,17 @@ def _duration(text: str | None, name: str) -> timedelta | None:
         raise ValueError(f"{name}: {error}") from None
 
 
-class AsyncProducer:
-    """A producer polled by its own thread; `send` resolves when the broker has the record."""
+class AsyncProducer(ConfirmingProducer):
+    """The API's producer: the confirming producer with its delivery reports served by a
+    thread of its own, so that handlers `await send(...)` until the broker has the record."""
 
     def __init__(self, settings: KafkaSettings) -> None:
-        self._settings = settings
-        self._producer = Producer(settings.producer())
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, name="api-producer", daemon=True)
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self._producer.poll(0.05)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._producer.flush(10)
+        super().__init__(settings)
+        self.start_polling()
 
     async def send_tombstone(self, topic: str, key: str) -> None:
         """A record with no value: the deletion of `key` on a compacted topic."""
         await self.send(topic, key, None)
-
-    async def send(self, topic: str, key: str, value: bytes | None) -> None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def delivered(error: Any, _message: Any) -> None:
-            def settle() -> None:
-                if done.done():
-                    return
-                if error is not None:
-                    done.set_exception(KafkaException(error))
-                else:
-                    done.set_result(None)
-            loop.call_soon_threadsafe(settle)
-
-        self._producer.produce(self._settings.topic(topic), key=key.encode(), value=value,
-                               on_delivery=delivered)
-        await asyncio.wait_for(done, timeout=30)
 
 
 @dataclass

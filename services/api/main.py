@@ -11,7 +11,7 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.flow_writer import FlowWriter
 from ostinato.kafka.heartbeat import HeartbeatView
-from ostinato.management import Management, StandardMetrics
+from ostinato.management import Management, StandardMetrics, start_service_thread
 from ostinato.storage import LocalStorage
 from ostinato.wire.codec import Codec
 from services.api.app import create_app
@@ -35,8 +35,7 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
                   settings=settings)
         server = uvicorn.Server(uvicorn.Config(create_app(api, heartbeats, management), host=host, port=port,
                                                log_level="warning", timeout_graceful_shutdown=5))
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
+        thread = start_service_thread("uvicorn", server.run)
         # ready (in the Service) once the view and the flows have caught up with the topics;
         # not alive (restarted) if the view's reader dies: the answers would go stale
         while not stop.wait(0.1):

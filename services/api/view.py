@@ -4,6 +4,9 @@ Every API replica reads every partition itself (no consumer group: each needs ev
 from the offsets its store holds, so a restart resumes where it stopped and replicas agree
 once they have read the same records. Each batch is written with its offsets, then
 announced to the HTTP handlers waiting on it (follow, wait=true) through a `Hub`.
+
+A record the view cannot read is dead-lettered and skipped; every replica does so, so one
+record may have several letters (accepted: see ostinato/kafka/dead_letters.py).
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
-
 from ostinato.execution.model import TERMINAL_STATES, Execution, iso
 from ostinato.kafka.config import KafkaSettings
-from ostinato.kafka.messages import consume_ready
+from ostinato.kafka.dead_letters import UNREADABLE, DeadLetters, reason_of
+from ostinato.kafka.follower import Follower
+from ostinato.kafka.messages import Received
+from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.logging import get_logger
+from ostinato.management import start_service_thread
 from ostinato.store.view import ViewBatch, ViewStore, log_key
 from ostinato.wire import records as rec
-from ostinato.wire.codec import Codec, MalformedRecord
+from ostinato.wire.codec import Codec
 from services.api.kestra_json import execution_json, log_json, summary_of_header
 
 log = get_logger(component="api-view")
@@ -105,14 +110,18 @@ class ExecutionView:
         self.hub = Hub()
         self._stop = threading.Event()
         self._caught_up = threading.Event()
-        self._thread = threading.Thread(target=self._follow, name="api-view", daemon=True)
+        self._thread: threading.Thread | None = None
+        self._producer = ConfirmingProducer(settings)
+        self._dead_letters = DeadLetters(self._producer, codec, reader="api-view")
 
     def start(self) -> None:
-        self._thread.start()
+        self._thread = start_service_thread("api-view", self._follow)
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._producer.close(5)
         self.store.close()
 
     @property
@@ -122,7 +131,7 @@ class ExecutionView:
     @property
     def reading(self) -> bool:
         """False once the reader thread has stopped (an error it could not get past)."""
-        return self._thread.is_alive()
+        return self._thread is not None and self._thread.is_alive()
 
     def wait_caught_up(self, timeout: float) -> bool:
         return self._caught_up.wait(timeout)
@@ -154,46 +163,30 @@ class ExecutionView:
     # ---------------------------------------------------------------- the reader
 
     def _follow(self) -> None:
-        consumer = Consumer(self._settings.consumer(None, **{"fetch.wait.max.ms": 20}))
-        at_end: dict[tuple[str, int], bool] = {}
-        assignment = []
-        for topic in TOPICS:
-            name = self._settings.topic(topic)
-            partitions = consumer.list_topics(name, timeout=30).topics[name].partitions
-            for partition in partitions:
-                assignment.append(TopicPartition(name, partition, self.store.offset(topic, partition)))
-                at_end[(name, partition)] = False
-        consumer.assign(assignment)
-        log.info("view reading", partitions=len(assignment),
-                 resumed_from=sum(tp.offset for tp in assignment))
+        follower = Follower.of_topics(self._settings, TOPICS, self._start_offsets())
         try:
             while not self._stop.is_set():
-                messages = consume_ready(consumer, 1000, 0.1)
-                records = []
-                for message in messages:
-                    error = message.error()
-                    if error is None:
-                        records.append(message)
-                    elif error.code() == KafkaError._PARTITION_EOF:
-                        at_end[(message.topic(), message.partition())] = True
-                    else:
-                        log.warning("read error", error=str(error))
-                        time.sleep(0.2)
+                records = follower.poll(1000, 0.1)
                 if records:
                     self._apply(records)
                 if self._retention is not None and time.monotonic() >= self._next_sweep:
                     self._sweep(self._retention)
                     self._next_sweep = time.monotonic() + self._sweep_seconds
-                if not self._caught_up.is_set() and all(at_end.values()):
+                if not self._caught_up.is_set() and follower.reached_end:
                     log.info("view caught up with executions and logs")
                     self._caught_up.set()
-        except Exception:
-            log.exception("the view reader stopped")
-            raise
         finally:
-            consumer.close()
+            follower.close()
 
-    def _apply(self, messages: list[Any]) -> None:
+    def _start_offsets(self) -> dict[tuple[str, int], int]:
+        from ostinato.kafka.follower import partitions_of
+
+        starts = {(topic, p): self.store.offset(topic, p)
+                  for topic in TOPICS for p in partitions_of(self._settings, topic)}
+        log.info("view reading", partitions=len(starts), resumed_from=sum(starts.values()))
+        return starts
+
+    def _apply(self, messages: list[Received]) -> None:
         """Store a batch as it comes: an execution's header and the task runs each record
         carries, re-encoded from the decoded record with no detour through the execution
         model, so the cost follows the size of the updates, not of the executions."""
@@ -203,31 +196,17 @@ class ExecutionView:
         deleted: set[str] = set()
         prefix = len(self._settings.topic_prefix)
         for message in messages:
-            topic = (message.topic() or "")[prefix:]
-            batch.offsets[(topic, message.partition())] = message.offset() + 1
-            value = message.value()
-            if value is None:
-                if topic == "executions" and message.key() is not None:
-                    deleted.add(message.key().decode())
-                    headers.pop(message.key().decode(), None)
+            topic = message.topic[prefix:]
+            batch.offsets[(topic, message.partition)] = message.offset + 1
+            if message.value is None:
+                if topic == "executions" and message.key is not None:
+                    deleted.add(message.key)
+                    headers.pop(message.key, None)
                 continue
             try:
-                name, record = self._codec.decode(value)
-            except MalformedRecord as error:
-                log.error("malformed record skipped", topic=topic, offset=message.offset(),
-                          reason=error.reason)
-                continue
-            if name == "LogEntry":
-                entry = log_json(rec.log_entry_from_record(record))
-                key = log_key(record["executionId"], message.partition(), message.offset())
-                batch.logs[key] = entry
-                new_logs.append((key, entry))
-            elif name in ("Execution", "ExecutionUpdate"):
-                header, runs = _split(record)
-                headers[header["id"]] = header
-                deleted.discard(header["id"])
-                for run in runs:
-                    batch.runs[(header["id"], run["index"])] = self._codec.encode("TaskRun", run)
+                self._read(message, batch, headers, new_logs, deleted)
+            except UNREADABLE as error:
+                self._dead_letters.send(message, reason_of(error))
         for execution_id, header in headers.items():
             batch.headers[execution_id] = self._codec.encode("ExecutionHeader", header)
             batch.summaries[execution_id] = summary_of_header(header)
@@ -238,6 +217,26 @@ class ExecutionView:
             self._announce(execution_id, header)
         for key, entry in new_logs:
             self.hub.publish(logs_key(entry["executionId"]), (key, entry))
+
+    def _read(self, message: Received, batch: ViewBatch, headers: dict[str, dict[str, Any]],
+              new_logs: list[tuple[bytes, dict[str, Any]]], deleted: set[str]) -> None:
+        """Add one record to the batch; raises (one of UNREADABLE) before changing anything
+        for a record that is not a log entry or an execution."""
+        name, record = self._codec.decode(message.value)
+        if name == "LogEntry":
+            entry = log_json(rec.log_entry_from_record(record))
+            key = log_key(record["executionId"], message.partition, message.offset)
+            batch.logs[key] = entry
+            new_logs.append((key, entry))
+        elif name in ("Execution", "ExecutionUpdate"):
+            header, runs = _split(record)
+            encoded = {run["index"]: self._codec.encode("TaskRun", run) for run in runs}
+            headers[header["id"]] = header
+            deleted.discard(header["id"])
+            for index, run in encoded.items():
+                batch.runs[(header["id"], index)] = run
+        else:
+            raise ValueError(f"a {name} record, not a log entry or an execution")
 
     def _announce(self, execution_id: str, header: dict[str, Any]) -> None:
         """Tell the handlers waiting on this execution; its JSON (read back whole) only for

@@ -20,20 +20,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from ostinato.decider import events as ev
 from ostinato.decider.concurrency import admission
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.dead_letters import DeadLetters
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.loop import consume_and_produce
 from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
+from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
+from ostinato.management import start_service_thread
 from ostinato.wire import records as rec
-from ostinato.wire.codec import Codec, MalformedRecord
+from ostinato.wire.codec import Codec
 
 log = get_logger(component="admission")
 
@@ -77,13 +80,13 @@ class AdmissionOwner:
         self.flow_wait_seconds = flow_wait_seconds
         self._slots: dict[FlowKey, Slots] = {}
         self._changed: set[FlowKey] = set()
-        self._producer = Producer(kafka.producer())
+        self._producer = ConfirmingProducer(kafka)
+        self._dead_letters = DeadLetters(self._producer, codec, reader="admission")
         self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self._thread: threading.Thread | None = None
 
     def start(self, stop: threading.Event) -> None:
-        self._thread = threading.Thread(target=self.run, args=(stop,), name="admission", daemon=True)
-        self._thread.start()
+        self._thread = start_service_thread("admission", self.run, stop)
 
     def join(self) -> None:
         if self._thread is not None:
@@ -93,7 +96,7 @@ class AdmissionOwner:
         self._consumer.subscribe([self.kafka.topic("admissions")], on_assign=self._on_assign,
                                  on_revoke=self._on_revoke, on_lost=self._on_revoke)
         consume_and_produce(self._consumer, self._producer, self.kafka, "admissions", stop,
-                            self._handle, log=log, before_flush=self._write_state,
+                            self._handle, log=log, codec=self.codec, before_flush=self._write_state,
                             state_topic="admission-state")
 
     def _write_state(self, outbox: Outbox) -> None:
@@ -114,7 +117,8 @@ class AdmissionOwner:
             self._slots[key] = Slots(record["tenantId"], record["namespace"], record["flowId"],
                                      list(record["running"]), list(record["queued"]))
 
-        read_partition_to_end(self.kafka, "admission-state", 0, 0, restore)
+        read_partition_to_end(self.kafka, "admission-state", 0, 0, restore,
+                              dead_letters=self._dead_letters)
         log.info("admission owner", flows=len(self._slots))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -124,11 +128,7 @@ class AdmissionOwner:
 
     def _handle(self, message: Received, outbox: Outbox) -> None:
         changed = self._changed
-        try:
-            name, record = self.codec.decode(message.value)
-        except MalformedRecord as error:
-            log.error("malformed admission record skipped", reason=error.reason, offset=message.offset)
-            return
+        name, record = self.codec.decode(message.value)  # malformed: the loop dead-letters it
         if name == "ExecutionRequested":
             self._request(rec.record_to_event(name, record), outbox, changed)  # type: ignore[arg-type]
         elif name == "ExecutionEnded":

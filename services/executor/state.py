@@ -14,6 +14,8 @@ from typing import Any
 
 from ostinato.execution.model import TERMINAL_STATES, Execution
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.dead_letters import DeadLetters
+from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
 from ostinato.store.executions import ExecutionStore, StoreBatch
@@ -70,6 +72,7 @@ class ExecutorState:
         self.live: dict[str, Live] = {}
         self.owned: set[int] = set()
         self._timers: list[tuple[datetime, int, str, str]] = []
+        self._dead_letters: DeadLetters | None = None
 
     # ---- partitions
     def assign(self, partition: int) -> None:
@@ -93,12 +96,15 @@ class ExecutorState:
         def apply(key: str, value: bytes | None, offset: int) -> None:
             nonlocal count
             count += 1
+            batch.offsets[partition] = offset  # first: a refused record is passed too
             execution_id, _, run_id = key.partition("/")
             if run_id.endswith(rec.VALUES_SUFFIX):
                 store_key = self.store.values_key(partition, execution_id,
                                                   run_id[:-len(rec.VALUES_SUFFIX)])
+                self._check(value, "TaskRunValues")
             elif run_id:
                 store_key = self.store.run_key(partition, execution_id, run_id)
+                self._check(value, "TaskRun")
             else:
                 store_key = self.store.header_key(partition, execution_id)
                 self._index_header(partition, execution_id, value, batch)
@@ -106,20 +112,33 @@ class ExecutorState:
                 batch.delete(store_key)
             else:
                 batch.put(store_key, value)
-            batch.offsets[partition] = offset
 
-        read_partition_to_end(self.kafka, "executor-changelog", partition, start, apply)
+        read_partition_to_end(self.kafka, "executor-changelog", partition, start, apply,
+                              dead_letters=self._restore_dead_letters())
         self.store.write(batch)
         log.info("partition restored", partition=partition, records=count, from_offset=start)
 
+    def _check(self, value: bytes | None, expected: str) -> None:
+        """Raise MalformedRecord for a changelog value that is not a `expected` record (the
+        restore dead-letters it rather than store what the executor could not load)."""
+        if value is not None:
+            self.codec.decode(value, expected=expected)
+
+    def _restore_dead_letters(self) -> DeadLetters:
+        if self._dead_letters is None:
+            self._dead_letters = DeadLetters(ConfirmingProducer(self.kafka), self.codec,
+                                             reader="executor-restore")
+        return self._dead_letters
+
     def _index_header(self, partition: int, execution_id: str, value: bytes | None,
                       batch: StoreBatch) -> None:
-        """Index a restored header's timers, and its finish time if it finished."""
+        """Index a restored header's timers, and its finish time if it finished. Raises
+        MalformedRecord, before changing `batch`, for a value that is not a header."""
+        header = None if value is None else self.codec.decode(value, expected="ExecutionHeader")[1]
         for timer_id in self.store.timer_ids(partition, execution_id):
             batch.delete(self.store.timer_key(partition, execution_id, timer_id))
-        if value is None:
+        if header is None:
             return  # its finished-index entry, if any, is now stale: the sweep drops it
-        _, header = self.codec.decode(value, expected="ExecutionHeader")
         for timer in header.get("timers") or []:
             batch.put(self.store.timer_key(partition, execution_id, timer["id"]),
                       rec.text_of_instant(timer["fireAt"]).encode())

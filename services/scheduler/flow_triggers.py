@@ -17,21 +17,24 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 
 from ostinato.execution.model import Execution
 from ostinato.flow.inputs import type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.dead_letters import DeadLetters
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.loop import consume_and_produce
 from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
+from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
+from ostinato.management import start_service_thread
 from ostinato.triggers.flow import PreconditionHit, complete_hit, flow_trigger_requests, listeners
 from ostinato.wire import records as rec
-from ostinato.wire.codec import Codec, MalformedRecord
+from ostinato.wire.codec import Codec
 
 log = get_logger(component="flow-triggers")
 
@@ -63,19 +66,17 @@ class FlowTriggerWatcher:
         self.flows = flows
         self._views: dict[str, Execution] = {}
         self._seen: dict[str, int] = {}
-        self._producer = Producer(kafka.producer())
+        self._producer = ConfirmingProducer(kafka)
         self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self._listening: tuple[int, list[tuple[Flow, Any]]] = (-1, [])
 
     def start(self, stop: threading.Event) -> threading.Thread:
-        thread = threading.Thread(target=self.run, args=(stop,), name="flow-triggers", daemon=True)
-        thread.start()
-        return thread
+        return start_service_thread("flow-triggers", self.run, stop)
 
     def run(self, stop: threading.Event) -> None:
         self._consumer.subscribe([self.kafka.topic("executions")])
         consume_and_produce(self._consumer, self._producer, self.kafka, "executions", stop,
-                            self._handle, log=log, batch=500)
+                            self._handle, log=log, codec=self.codec, batch=500)
 
     def _listeners(self) -> list[tuple[Flow, Any]]:
         version, cached = self._listening
@@ -88,10 +89,10 @@ class FlowTriggerWatcher:
             self._views.pop(message.key or "", None)
             self._seen.pop(message.key or "", None)
             return
+        _, record = self.codec.decode(message.value)  # malformed: the loop dead-letters it
         try:
-            _, record = self.codec.decode(message.value)
             view = rec.apply_execution_update(self._views.get(record["id"]), record)
-        except (MalformedRecord, ValueError, KeyError) as error:
+        except ValueError as error:  # an update of an execution not seen from its start
             log.warning("execution record not followed", offset=message.offset, reason=str(error))
             return
         execution_id = view.id
@@ -133,19 +134,18 @@ class PreconditionOwner:
         self.codec = codec
         self.flows = flows
         self.windows = Windows()
-        self._producer = Producer(kafka.producer())
+        self._producer = ConfirmingProducer(kafka)
+        self._dead_letters = DeadLetters(self._producer, codec, reader="preconditions")
         self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
 
     def start(self, stop: threading.Event) -> threading.Thread:
-        thread = threading.Thread(target=self.run, args=(stop,), name="preconditions", daemon=True)
-        thread.start()
-        return thread
+        return start_service_thread("preconditions", self.run, stop)
 
     def run(self, stop: threading.Event) -> None:
         self._consumer.subscribe([self.kafka.topic("flow-trigger-hits")],
                                  on_assign=lambda *_: self._restore(), on_revoke=lambda *_: self._forget())
         consume_and_produce(self._consumer, self._producer, self.kafka, "flow-trigger-hits", stop,
-                            self._handle, log=log, before_flush=self._write_windows,
+                            self._handle, log=log, codec=self.codec, before_flush=self._write_windows,
                             state_topic="flow-trigger-state")
 
     def _restore(self) -> None:
@@ -160,18 +160,15 @@ class PreconditionOwner:
             else:
                 self.windows.data[record["key"]] = rec.from_json(record["windowJson"])
 
-        read_partition_to_end(self.kafka, "flow-trigger-state", 0, 0, read)
+        read_partition_to_end(self.kafka, "flow-trigger-state", 0, 0, read,
+                              dead_letters=self._dead_letters)
         log.info("precondition windows restored", windows=len(self.windows.data))
 
     def _forget(self) -> None:
         self.windows = Windows()
 
     def _handle(self, message: Received, outbox: Outbox) -> None:
-        try:
-            _, record = self.codec.decode(message.value, expected="PreconditionHit")
-        except MalformedRecord as error:
-            log.error("malformed precondition hit skipped", reason=error.reason)
-            return
+        _, record = self.codec.decode(message.value, expected="PreconditionHit")  # see the loop
         hit = PreconditionHit(
             key=record["key"], namespace=record["namespace"], flow_id=record["flowId"],
             tenant_id=record["tenantId"], trigger_id=record["triggerId"], met=list(record["met"]),

@@ -15,7 +15,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 
 from ostinato.decider import events as ev
 from ostinato.decider.engine import derived_id
@@ -26,6 +26,7 @@ from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.loop import consume_and_produce
 from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
+from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.logging import get_logger
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
@@ -46,7 +47,7 @@ class TriggerEventConsumer:
         self.codec = codec
         self.flows = flows
         self.flow_wait_seconds = flow_wait_seconds
-        self._producer = Producer(kafka.producer())
+        self._producer = ConfirmingProducer(kafka)
         self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self.ready = threading.Event()
 
@@ -54,7 +55,7 @@ class TriggerEventConsumer:
         self._consumer.subscribe([self.kafka.topic("triggers")],
                                  on_assign=lambda *_: self.ready.set())
         consume_and_produce(self._consumer, self._producer, self.kafka, "triggers", stop,
-                            self._handle, log=log)
+                            self._handle, log=log, codec=self.codec)
 
     def _handle(self, message: Received, outbox: Outbox) -> None:
         try:

@@ -20,15 +20,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 from pydantic import ValidationError
 
 from ostinato.decider import events as ev
 from ostinato.flow.durations import parse_duration
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.follower import Follower, approximate_end
 from ostinato.kafka.messages import Received, consume_ready
+from ostinato.kafka.producer import ConfirmingProducer, Delivery
 from ostinato.logging import get_logger
-from ostinato.management import StandardMetrics
+from ostinato.management import StandardMetrics, start_service_thread
 from ostinato.storage import LocalStorage
 from ostinato.tasks import RunContext, TaskOutcome, run_task
 from ostinato.tasks.base import LogLine, TaskKilled
@@ -84,21 +86,6 @@ class _Offsets:
             self._done.pop(partition, None)
 
 
-class _Delivery:
-    """The delivery report of one produced record."""
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.failure: str | None = None
-        self.topic = ""
-
-    def report(self, error: KafkaError | None, message: Any) -> None:
-        self.topic = message.topic() if message is not None else ""
-        if error is not None:
-            self.failure = str(error)
-        self.done.set()
-
-
 class _RecentTasks:
     """The last task attempts this worker took. An executor killed after sending a task but
     before writing its changelog replays the event and sends the same attempt again (same
@@ -138,7 +125,7 @@ class WorkerService:
         self.config = config
         self.codec = codec
         self.storage = LocalStorage(config.storage_dir)
-        self._producer = Producer(kafka.producer())
+        self._producer = ConfirmingProducer(kafka)
         self._consumer = Consumer(kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False}))
         self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
         self._running: dict[Future[None], tuple[int, int]] = {}
@@ -156,7 +143,7 @@ class WorkerService:
         self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                  on_lost=self._on_revoke)
         log.info("worker started", topic=topic, slots=self.config.slots)
-        threading.Thread(target=self._follow_kills, args=(stop,), name="kills", daemon=True).start()
+        start_service_thread("kills", self._follow_kills, stop)
         try:
             while not stop.is_set():
                 self._fetch()
@@ -166,7 +153,7 @@ class WorkerService:
                 self._reap()
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self._producer.flush(10)
+            self._producer.close(10)
             self._consumer.close()
 
     def _fetch(self) -> None:
@@ -256,25 +243,26 @@ class WorkerService:
     def _follow_kills(self, stop: threading.Event) -> None:
         """Stop the task runs named on `worker-control` that run here. Read from about the
         end (on the embedded broker a little before it: older kills match nothing)."""
-        consumer = Consumer(self.kafka.consumer(None, **{"fetch.wait.max.ms": 20}))
-        name = self.kafka.topic("worker-control")
-        start = consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)[1]
-        consumer.assign([TopicPartition(name, 0, start)])
+        start = approximate_end(self.kafka, "worker-control", 0)
+        follower = Follower(self.kafka, {("worker-control", 0): start})
         try:
             while not stop.is_set():
-                message = consumer.poll(0.1)
-                if message is None or message.error() is not None or message.value() is None:
-                    continue
-                try:
-                    _, record = self.codec.decode(message.value(), expected="KillTask")
-                except MalformedRecord:
-                    continue
-                cancel = self._cancels.get(record["taskRunId"])
-                if cancel is not None:
-                    log.info("killing task", executionId=record["executionId"], taskRunId=record["taskRunId"])
-                    cancel.set()
+                for received in follower.poll(100, 0.1):
+                    self._kill(received)
         finally:
-            consumer.close()
+            follower.close()
+
+    def _kill(self, received: Received) -> None:
+        # read by every worker: a malformed one is skipped here, not dead-lettered by each
+        try:
+            _, record = self.codec.decode(received.value, expected="KillTask")
+        except MalformedRecord:
+            log.warning("unreadable kill request skipped", offset=received.offset)
+            return
+        cancel = self._cancels.get(record["taskRunId"])
+        if cancel is not None:
+            log.info("killing task", executionId=record["executionId"], taskRunId=record["taskRunId"])
+            cancel.set()
 
     def _run_with_timeout(self, task: rec.WorkerTask) -> TaskOutcome:
         cancel = self._cancels[task.task_run_id] = threading.Event()
@@ -310,7 +298,7 @@ class WorkerService:
     def _read(self, uri: str) -> str:
         return self.storage.get(uri).decode()
 
-    def _send_logs(self, task: rec.WorkerTask, lines: list[LogLine]) -> list[_Delivery]:
+    def _send_logs(self, task: rec.WorkerTask, lines: list[LogLine]) -> list[Delivery]:
         """Produce the log lines; their deliveries, to confirm before the offset is committed."""
         deliveries = []
         for line in lines:
@@ -346,24 +334,15 @@ class WorkerService:
             value = self.codec.encode(name, record)
         self._produce("executor", execution_id, value, wait=outcome is not None)
 
-    def _produce(self, topic: str, key: str, value: bytes, *, wait: bool) -> _Delivery:
-        delivery = _Delivery()
-        while True:
-            try:
-                self._producer.produce(self.kafka.topic(topic), key=key.encode(), value=value,
-                                       on_delivery=delivery.report)
-                break
-            except BufferError:
-                self._producer.poll(0.05)
+    def _produce(self, topic: str, key: str, value: bytes, *, wait: bool) -> Delivery:
+        delivery = self._producer.produce(topic, key, value)
         if wait:
             self._confirm(delivery)
         return delivery
 
-    def _confirm(self, delivery: _Delivery) -> None:
-        while not delivery.done.is_set():
-            self._producer.poll(0.01)
-        if delivery.failure is not None:
-            raise RuntimeError(f"producing to {delivery.topic} failed: {delivery.failure}")
+    def _confirm(self, delivery: Delivery) -> None:
+        """Raises DeliveryFailed: the task's offset is then not committed (it runs again)."""
+        self._producer.confirm([delivery])
 
     def _dead_letter(self, message: Received, reason: str) -> None:
         self._produce("dead-letters", message.key or "", message.dead_letter(self.codec, reason), wait=True)
