@@ -7,14 +7,15 @@ decider its answer with the request, and sends `Admit` when a queued execution m
 
 from __future__ import annotations
 
+from ostinato.execution.states import StateType
 from ostinato.flow.model import Concurrency
 
 #: what each `behavior` does to an execution past the limit
-_PAST_LIMIT = {"QUEUE": "QUEUED", "CANCEL": "CANCELLED", "FAIL": "FAILED"}
+_PAST_LIMIT = {"QUEUE": StateType.QUEUED, "CANCEL": StateType.CANCELLED, "FAIL": StateType.FAILED}
 
 
 def admission(concurrency: Concurrency | None, running: int) -> str:
     """RUNNING when under the limit (or no limit), else QUEUED, CANCELLED or FAILED."""
     if concurrency is None or running < concurrency.limit:
-        return "RUNNING"
+        return StateType.RUNNING
     return _PAST_LIMIT[concurrency.behavior]

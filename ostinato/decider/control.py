@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ostinato.decider import commands as cmd
-from ostinato.decider import events as ev
-from ostinato.decider.flowables import flowable_for
-from ostinato.execution.model import FAILED_STATES, Execution, State, TaskRun
+from ostinato.decider.base import DeciderBase as Decider
+from ostinato.execution.model import Execution, State, TaskRun
+from ostinato.execution.progress import ExecutionProgress, Phase, TaskRunProgress
+from ostinato.execution.states import StateType
 from ostinato.flow.tasks import Subflow
-
-if TYPE_CHECKING:
-    from ostinato.decider.engine import Decider
+from ostinato.protocol import commands as cmd
+from ostinato.protocol import events as ev
 
 
 def kill(d: Decider) -> None:
@@ -20,7 +17,7 @@ def kill(d: Decider) -> None:
     ex = d.ex
     if ex.state.terminal:
         return
-    ex.state.move("KILLING", d.now)
+    ex.state.move(StateType.KILLING, d.now)
     for timer_id in list(ex.timers):
         d.cancel_timer(timer_id)
     for run in ex.task_run_list:
@@ -29,16 +26,17 @@ def kill(d: Decider) -> None:
         d.touched[run.id] = None
         task = d.flow.task(run.task_id)
         in_flight = bool(run.attempts) and not run.attempts[-1].state.terminal
-        if in_flight and isinstance(task, Subflow) and "childExecutionId" in run.progress:
-            d.commands.append(cmd.KillExecution(run.progress["childExecutionId"]))
-            run.attempts[-1].state.move("KILLED", d.now)
+        child_id = run.progress.child_execution_id
+        if in_flight and isinstance(task, Subflow) and child_id is not None:
+            d.commands.append(cmd.KillExecution(child_id))
+            run.attempts[-1].state.move(StateType.KILLED, d.now)
         elif in_flight and not task.flowable:
             d.commands.append(cmd.KillTask(ex.id, run.id))
-            run.attempts[-1].state.move("KILLED", d.now)
-        run.state.move("KILLED", d.now)
-    ex.progress["pausedRuns"] = []
-    ex.state.move("KILLED", d.now)
-    ex.progress["phase"] = "done"
+            run.attempts[-1].state.move(StateType.KILLED, d.now)
+        run.state.move(StateType.KILLED, d.now)
+    ex.progress.paused_runs = []
+    ex.state.move(StateType.KILLED, d.now)
+    ex.progress.phase = Phase.DONE
 
 
 def replay(d: Decider, event: ev.Replay) -> None:
@@ -64,17 +62,17 @@ def restart(d: Decider) -> None:
     """Run the failed task runs again (a new attempt each); their flowable parents and
     the execution go back to RUNNING and carry on from there, as Kestra's restart."""
     ex = d.execution
-    if ex is None or ex.state.current not in ("FAILED", "KILLED") or not ex.finished:
+    if ex is None or ex.state.current not in (StateType.FAILED, StateType.KILLED) or not ex.finished:
         return
-    failed = {run.id for run in ex.task_run_list if run.state.current in FAILED_STATES}
+    failed = {run.id for run in ex.task_run_list if run.state.current.is_failed}
     parents = {ex.run(i).parent_task_run_id for i in failed}
     leaves = [ex.run(i) for i in failed if i not in parents and _in_tasks_blocks(d, ex.run(i))]
     if not leaves:
         return
-    ex.state.move("RESTARTED", d.now)
-    ex.state.move("RUNNING", d.now)
+    ex.state.move(StateType.RESTARTED, d.now)
+    ex.state.move(StateType.RUNNING, d.now)
     ex.outputs = None
-    ex.progress.pop("retryExecution", None)
+    ex.progress.retry_execution = False
     reopened: set[str] = set()
     _reopen(d, None, reopened)
     for leaf in leaves:
@@ -94,27 +92,31 @@ def _reopen(d: Decider, node: TaskRun | None, reopened: set[str]) -> None:
         return
     reopened.add(key)
     progress = d.progress_of(node)
-    progress.update(phase="tasks", failed=False, worst="SUCCESS", running=0)
+    progress.phase = Phase.TASKS
+    progress.counting = True
+    progress.failed = False
+    progress.worst = StateType.SUCCESS
+    progress.running = 0
     if node is not None:
         d.touched[node.id] = None
-        node.state.move("RESTARTED", d.now)
-        node.state.move("RUNNING", d.now)
-        parent = None if node.parent_task_run_id is None else d.ex.run(node.parent_task_run_id)
+        node.state.move(StateType.RESTARTED, d.now)
+        node.state.move(StateType.RUNNING, d.now)
+        parent = d.parent_of(node)
         _reopen(d, parent, reopened)
-        d.progress_of(parent)["running"] += 1
+        d.progress_of(parent).running += 1
 
 
 def _restart_leaf(d: Decider, run: TaskRun, reopened: set[str]) -> None:
-    parent = None if run.parent_task_run_id is None else d.ex.run(run.parent_task_run_id)
+    parent = d.parent_of(run)
     _reopen(d, parent, reopened)
-    d.progress_of(parent)["running"] += 1
+    d.progress_of(parent).running += 1
     d.touched[run.id] = None
     task = d.flow.task(run.task_id)
-    run.state.move("RESTARTED", d.now)
-    run.state.move("RUNNING", d.now)
+    run.state.move(StateType.RESTARTED, d.now)
+    run.state.move(StateType.RUNNING, d.now)
     if task.flowable and not isinstance(task, Subflow):
-        run.progress = {}
-        flowable_for(task).begin(d, run, task)
+        run.progress = TaskRunProgress()
+        d.begin_flowable(run, task)
     else:
         d.dispatch(run, task)
 
@@ -138,7 +140,7 @@ def seed(d: Decider, event: ev.ExecutionSeeded) -> Execution | None:
         state=State.created(d.now), inputs=source.inputs, labels=labels, trigger=source.trigger,
         original_id=source.original_id or source.id,
         metadata={**source.metadata, "replayOf": source.id}, task_run_list=kept,
-        progress=dict(source.progress), sequence=source.sequence)
+        progress=ExecutionProgress.from_dict(source.progress.to_dict()), sequence=source.sequence)
     for run in kept:
         d.touched[run.id] = None  # a new execution: every run it holds is written
         if run.state.terminal and run.id != chosen.id:
@@ -149,15 +151,15 @@ def seed(d: Decider, event: ev.ExecutionSeeded) -> Execution | None:
 def start_seeded(d: Decider, execution: Execution, chosen_id: str) -> None:
     """Point each parent of the chosen run at the lanes it has left, then restart it."""
     chosen = execution.run(chosen_id)
-    execution.state.move("RESTARTED", d.now)
-    execution.state.move("RUNNING", d.now)
+    execution.state.move(StateType.RESTARTED, d.now)
+    execution.state.move(StateType.RUNNING, d.now)
     for node in [None, *execution.parents_of(chosen)]:
         node_id = None if node is None else node.id
         children = [r for r in execution.task_run_list
                     if r.parent_task_run_id == node_id and r.block == "tasks"]
         progress = d.progress_of(node)
-        progress["nextLane"] = max((c.lane for c in children), default=-1) + 1
-        if "started" in progress:  # a Dag: what ran and what is done, from the runs kept
-            progress["started"] = sorted({c.lane for c in children})
-            progress["done"] = [c.task_id for c in children if c.state.terminal]
+        progress.next_lane = max((c.lane for c in children), default=-1) + 1
+        if progress.started is not None:  # a Dag: what ran and what is done, from the runs kept
+            progress.started = sorted({c.lane for c in children})
+            progress.done = [c.task_id for c in children if c.state.terminal]
     _restart_leaf(d, chosen, set())

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ostinato.decider import events as ev
 from ostinato.execution.model import Execution, State, iso
 from ostinato.flow.model import Flow
+from ostinato.protocol import events as ev
 
 
 def created_execution(

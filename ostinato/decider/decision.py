@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ostinato.decider import commands as cmd
 from ostinato.execution.model import Execution
+from ostinato.protocol import commands as cmd
 
 
 @dataclass

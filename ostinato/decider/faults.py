@@ -4,12 +4,14 @@ flow is unknown or is the very thing that failed, and neither may raise itself."
 
 from __future__ import annotations
 
-from ostinato.decider import commands as cmd
-from ostinato.decider import events as ev
 from ostinato.decider.creation import created_execution
 from ostinato.decider.decision import Decision
 from ostinato.execution.model import Execution
+from ostinato.execution.progress import Phase
+from ostinato.execution.states import StateType
 from ostinato.flow.model import Flow
+from ostinato.protocol import commands as cmd
+from ostinato.protocol import events as ev
 
 
 def refuse(flow: Flow | None, execution: Execution | None, event: ev.ExecutionRefused) -> Decision:
@@ -21,8 +23,8 @@ def refuse(flow: Flow | None, execution: Execution | None, event: ev.ExecutionRe
     if execution is not None or event.request is None:
         return Decision(execution)
     created = created_execution(event.request, flow, event.at)
-    created.state.move("FAILED", event.at)
-    created.progress["phase"] = "done"
+    created.state.move(StateType.FAILED, event.at)
+    created.progress.phase = Phase.DONE
     created.error_logs.append({"taskId": None, "taskRunId": None, "message": event.reason})
     log = cmd.EmitLog(created.id, None, None, "ERROR", event.reason, event.at)
     return Decision(created, [log], [])
@@ -47,14 +49,14 @@ def fault(execution: Execution | None, event: ev.Fault) -> Decision:
         changed.append(run.id)
         attempt = run.attempts[-1] if run.attempts else None
         if attempt is not None and not attempt.state.terminal:
-            child = run.progress.get("childExecutionId")
+            child = run.progress.child_execution_id
             commands.append(cmd.KillExecution(child) if child is not None
                             else cmd.KillTask(execution.id, run.id))
-            attempt.state.move("FAILED", at)
-        run.state.move("FAILED", at)
-    execution.progress["pausedRuns"] = []
-    execution.progress["phase"] = "done"
-    execution.state.move("FAILED", at)
+            attempt.state.move(StateType.FAILED, at)
+        run.state.move(StateType.FAILED, at)
+    execution.progress.paused_runs = []
+    execution.progress.phase = Phase.DONE
+    execution.state.move(StateType.FAILED, at)
     execution.error_logs.append({"taskId": None, "taskRunId": None, "message": event.message})
     commands.append(cmd.EmitLog(execution.id, None, None, "ERROR", event.message, at))
     return Decision(execution, commands, changed)

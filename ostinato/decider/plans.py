@@ -2,15 +2,19 @@
 
 Sequential is one lane; Parallel one lane per task; ForEach one lane per value. A plan is
 rebuilt from the task definition and the run's progress whenever it is needed, so nothing
-but small counters is stored, and no event scans the children.
+but small counters is stored, and no event scans the children. A plan answers Kestra's
+`resolveNexts`: which lanes start now (`nexts`), which task follows a child that ended
+(`after_child`), and whether the phase is over (`complete`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
+from ostinato.execution.model import TaskRun
+from ostinato.execution.progress import Progress
 from ostinato.flow.tasks import Task
 
 
@@ -70,6 +74,30 @@ class Plan:
 
     def identity(self, parent: Identity, lane: int) -> Identity:
         return parent
+
+    def enter(self, progress: Progress) -> None:
+        """Prepare the progress of a phase that starts with this plan."""
+
+    def nexts(self, progress: Progress) -> Iterator[int]:
+        """The lanes to start now, in order, while fewer than `limit` run (the caller
+        starts each lane's first task before asking for the next lane)."""
+        lanes = self.lanes()
+        limit = self.limit() or lanes
+        while progress.next_lane < lanes and progress.running < limit:
+            lane = progress.next_lane
+            progress.next_lane = lane + 1
+            yield lane
+
+    def after_child(self, progress: Progress, child: TaskRun) -> Task | None:
+        """The task that follows `child` in its lane (none once a child failed)."""
+        if progress.failed:
+            return None
+        tasks = self.tasks(child.lane)
+        return tasks[child.pos + 1] if child.pos + 1 < len(tasks) else None
+
+    def complete(self, progress: Progress) -> bool:
+        """Nothing runs and nothing is left to start (or a child failed)."""
+        return progress.running == 0 and (progress.failed or progress.next_lane >= self.lanes())
 
 
 class ParallelPlan(Plan):

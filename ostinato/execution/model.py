@@ -11,14 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-TERMINAL_STATES = frozenset(
-    {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"}
-)
-FAILED_STATES = frozenset({"FAILED", "KILLED", "CANCELLED"})
-ALL_STATES = (
-    "CREATED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "SUCCESS", "WARNING", "FAILED",
-    "KILLED", "CANCELLED", "QUEUED", "RETRYING", "RETRIED", "SKIPPED",
-)
+from ostinato.execution.progress import ExecutionProgress, TaskRunProgress
+from ostinato.execution.states import ALL_STATES, FAILED_STATES, TERMINAL_STATES, StateType, state_of
 
 
 def iso(moment: datetime) -> str:
@@ -42,14 +36,18 @@ class History:
 class State:
     """The current state and every state passed through, with its date."""
 
-    current: str = "CREATED"
+    current: StateType = StateType.CREATED
     histories: list[History] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if type(self.current) is not StateType:  # text read back from a record
+            self.current = state_of(self.current)
+
     @classmethod
-    def created(cls, at: datetime, state: str = "CREATED") -> State:
+    def created(cls, at: datetime, state: StateType = StateType.CREATED) -> State:
         return cls(state, [History(state, iso(at))])
 
-    def move(self, state: str, at: datetime) -> None:
+    def move(self, state: StateType, at: datetime) -> None:
         """Enter `state` (a repeat of the current state is not recorded twice)."""
         if state != self.current or not self.histories:
             self.current = state
@@ -67,7 +65,7 @@ class State:
     def end_date(self) -> str | None:
         return self.histories[-1].date if self.terminal and self.histories else None
 
-    def count(self, state: str) -> int:
+    def count(self, state: StateType) -> int:
         return sum(1 for h in self.histories if h.state == state)
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,7 +120,11 @@ class TaskRun:
     #: iteration values of the enclosing each-loops, outermost first (outputs nest by them)
     each_values: list[str] = field(default_factory=list)
     #: a flowable's progress (phase, counters, rendered values); empty for runnables
-    progress: dict[str, Any] = field(default_factory=dict)
+    progress: TaskRunProgress = field(default_factory=TaskRunProgress)
+
+    def __post_init__(self) -> None:
+        if type(self.progress) is dict:  # its JSON form, as a record gives it
+            self.progress = TaskRunProgress.from_dict(self.progress)
 
     def to_dict(self, *, internal: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -144,7 +146,7 @@ class TaskRun:
                 "lane": self.lane,
                 "pos": self.pos,
                 "eachValues": self.each_values,
-                "progress": self.progress,
+                "progress": self.progress.to_dict(),
             }
         return out
 
@@ -167,7 +169,7 @@ class TaskRun:
             lane=extra.get("lane", 0),
             pos=extra.get("pos", 0),
             each_values=list(extra.get("eachValues") or []),
-            progress=dict(extra.get("progress") or {}),
+            progress=TaskRunProgress.from_dict(extra.get("progress")),
         )
 
 
@@ -214,7 +216,7 @@ class Execution:
     #: ERROR-level log lines ({taskId, message}) that `errorLogs()` returns
     error_logs: list[dict[str, Any]] = field(default_factory=list)
     #: progress of the flow's own task lists (tasks, errors, finally, afterExecution)
-    progress: dict[str, Any] = field(default_factory=dict)
+    progress: ExecutionProgress = field(default_factory=ExecutionProgress)
     timers: dict[str, Timer] = field(default_factory=dict)
     #: counter that derives deterministic ids for new task runs and timers
     sequence: int = 0
@@ -222,6 +224,8 @@ class Execution:
     _position: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if type(self.progress) is dict:  # its JSON form, as a record gives it
+            self.progress = ExecutionProgress.from_dict(self.progress)
         self._by_id = {run.id: run for run in self.task_run_list}
         self._position = {run.id: i for i, run in enumerate(self.task_run_list)}
 
@@ -283,7 +287,7 @@ class Execution:
     @property
     def finished(self) -> bool:
         """Terminal, with its finally and afterExecution tasks done too."""
-        return self.state.terminal and self.progress.get("phase") == "done"
+        return self.state.terminal and self.progress.ended
 
     # ---- serialization
     def to_dict(self, *, internal: bool = True) -> dict[str, Any]:
@@ -308,7 +312,7 @@ class Execution:
             out["_ostinato"] = {
                 "taskOutputs": self.task_outputs,
                 "errorLogs": self.error_logs,
-                "progress": self.progress,
+                "progress": self.progress.to_dict(),
                 "timers": [t.to_dict() for t in self.timers.values()],
                 "sequence": self.sequence,
             }
@@ -336,7 +340,7 @@ class Execution:
             task_run_list=[TaskRun.from_dict(r) for r in data.get("taskRunList") or []],
             task_outputs=extra.get("taskOutputs") or {},
             error_logs=list(extra.get("errorLogs") or []),
-            progress=dict(extra.get("progress") or {}),
+            progress=ExecutionProgress.from_dict(extra.get("progress")),
             timers={t.id: t for t in timers},
             sequence=extra.get("sequence", 0),
         )

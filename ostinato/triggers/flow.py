@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Iterable, Mapping, Protocol
 
-from ostinato.decider import events as ev
-from ostinato.decider.engine import derived_id
 from ostinato.execution.model import Execution
+from ostinato.execution.states import StateType
 from ostinato.expressions import ExpressionError, is_truthy, render, render_value
 from ostinato.flow.durations import parse_duration
 from ostinato.flow.model import Flow
 from ostinato.flow.triggers import Filter, FlowTrigger, Preconditions, TimeWindow
+from ostinato.protocol import events as ev
+from ostinato.protocol.ids import derived_id
 from ostinato.triggers.conditions import UnsupportedCondition, execution_context, matches
 
-TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED")
+TERMINAL = (StateType.SUCCESS, StateType.WARNING, StateType.FAILED, StateType.KILLED, StateType.CANCELLED)
 FLOW_TRIGGER_TYPE = "io.kestra.plugin.core.trigger.Flow"
 
 

@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from ostinato.decider import events as ev
-from ostinato.decider.engine import derived_id
 from ostinato.execution.model import iso
+from ostinato.execution.states import StateType
 from ostinato.expressions import ExpressionError, render_value
 from ostinato.flow.durations import parse_duration
 from ostinato.flow.model import Flow
 from ostinato.flow.triggers import Schedule
+from ostinato.protocol import events as ev
+from ostinato.protocol.ids import derived_id
 
 SCHEDULE_TYPE = "io.kestra.plugin.core.trigger.Schedule"
 #: a bound on how many missed occurrences one tick fires (recoverMissedSchedules: ALL)
@@ -97,7 +98,7 @@ def conditions_hold(flow: Flow, trigger: Schedule, moment: datetime) -> bool:
                       flow_revision=flow.revision or 1, state=State.created(moment))
     context = {"trigger": {"date": iso(moment)}, "schedule": {"date": iso(moment)},
                "__now__": moment, "flow": {"id": flow.id, "namespace": flow.namespace}}
-    return all(matches(c, probe, "CREATED", moment, context) for c in conditions)
+    return all(matches(c, probe, StateType.CREATED, moment, context) for c in conditions)
 
 
 def request_for(flow: Flow, trigger: Schedule, moment: datetime, now: datetime,

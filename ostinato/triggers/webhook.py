@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from ostinato.decider import events as ev
 from ostinato.execution.model import Execution, State
+from ostinato.execution.states import StateType
 from ostinato.expressions import ExpressionError, render_value
 from ostinato.flow.model import Flow
 from ostinato.flow.triggers import Webhook
+from ostinato.protocol import events as ev
 from ostinato.triggers.conditions import matches
 
 WEBHOOK_TYPE = "io.kestra.plugin.core.trigger.Webhook"
@@ -60,7 +61,7 @@ def webhook_request(
                "flow": {"id": flow.id, "namespace": flow.namespace}}
     probe = Execution(id=execution_id, namespace=flow.namespace, flow_id=flow.id,
                       flow_revision=flow.revision or 1, state=State.created(now))
-    if not all(matches(c, probe, "CREATED", now, context) for c in trigger.conditions):
+    if not all(matches(c, probe, StateType.CREATED, now, context) for c in trigger.conditions):
         return WebhookAnswer(204, message="conditions not met")
     try:
         inputs = typed(flow, render_value(trigger.inputs, context))

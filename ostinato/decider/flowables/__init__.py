@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ostinato.decider.flowables.base import Flowable
+from ostinato.decider.flowables.base import Flowable, FlowableFailure, Render, Wait
 from ostinato.decider.flowables.dag import DagFlowable, DagPlan
 from ostinato.decider.flowables.foreach import ForEachFlowable
 from ostinato.decider.flowables.if_ import IfFlowable
@@ -39,4 +39,5 @@ def flowable_for(task: t.Task) -> Flowable:
     raise LookupError(f"no flowable semantics for task type `{task.type}`")
 
 
-__all__ = ["DagPlan", "Flowable", "PauseFlowable", "flowable_for", "register_flowable"]
+__all__ = ["DagPlan", "Flowable", "FlowableFailure", "PauseFlowable", "Render", "Wait",
+           "flowable_for", "register_flowable"]

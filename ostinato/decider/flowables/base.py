@@ -1,28 +1,55 @@
-"""The interface of a flowable task's semantics, resolved by the decider."""
+"""The interface of a flowable task's semantics: questions the decider asks, as Kestra's
+`FlowableTask` answers `resolveNexts` and `resolveState`. A flowable never calls back into
+the decider: it answers, and may keep what it rendered in its run's progress."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable
 
 from ostinato.decider.plans import Plan, enabled
 from ostinato.execution.model import TaskRun
+from ostinato.execution.states import StateType
 from ostinato.flow.tasks import Task
 
-if TYPE_CHECKING:
-    from ostinato.decider.engine import Decider
+#: renders a value for the task run being asked about (raises ExpressionError)
+Render = Callable[[Any], Any]
+
+
+class FlowableFailure(Exception):
+    """The flowable's task run fails, with this message in its logs."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Begin by waiting PAUSED, with timers (kind, delay from now) to wake it."""
+
+    timers: list[tuple[str, timedelta]]
 
 
 class Flowable:
     """Default semantics: run `tasks` in order, then `errors` on failure, then `finally`."""
 
-    def begin(self, d: Decider, run: TaskRun, task: Task) -> None:
-        """Called once the task run is RUNNING: prepare (render what must be), then start."""
-        d.start_phase(run, "tasks")
+    def begin(self, run: TaskRun, task: Task, render: Render) -> Wait | None:
+        """Asked once the task run is RUNNING: render what must be rendered once (kept in
+        the run's progress), then answer None to start the `tasks` phase, or `Wait`.
+        Raises FlowableFailure (or ExpressionError) to fail the run."""
+        return None
 
     def plan(self, run: TaskRun, task: Task) -> Plan:
-        """The layout of the `tasks` phase."""
+        """The layout of the `tasks` phase (which lanes come next: `Plan.nexts`)."""
         return Plan(enabled(getattr(task, "tasks", [])))
 
-    def outcome(self, task: Task, state: str) -> str:
+    def outcome(self, task: Task, state: StateType) -> StateType:
         """The flowable's own state, given the resolved state of its children."""
         return state
+
+    def on_timer(self, run: TaskRun, task: Task, kind: str) -> StateType | None:
+        """A timer the flowable asked for (`Wait`) fired: None to resume the run, or the
+        state it ends in. Raises FlowableFailure to fail the run."""
+        raise LookupError(f"task `{task.id}` set no timer `{kind}`")
+
+    def resume_outputs(self, task: Task, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        """The outputs of a paused run resumed with `inputs` (None: leave them)."""
+        return None

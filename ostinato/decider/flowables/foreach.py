@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ostinato.decider.flowables.base import Flowable
+from ostinato.decider.flowables.base import Flowable, FlowableFailure, Render, Wait
 from ostinato.decider.plans import EachCrossPlan, EachPlan, Plan, enabled, java_text
 from ostinato.execution.model import TaskRun
 from ostinato.flow.tasks import EachParallel, EachSequential, ForEach, Task
-
-if TYPE_CHECKING:
-    from ostinato.decider.engine import Decider
 
 
 def _values_of(task: Task) -> str | list[Any]:
@@ -24,38 +21,33 @@ def _values_of(task: Task) -> str | list[Any]:
 class ForEachFlowable(Flowable):
     """Values are rendered once, kept in the run's progress, and each one is a lane."""
 
-    def begin(self, d: Decider, run: TaskRun, task: Task) -> None:
-        values = self._render_values(d, run, task)
-        if values is None:
-            return
+    def begin(self, run: TaskRun, task: Task, render: Render) -> Wait | None:
+        values = self._rendered_values(task, render)
         nulls = sum(1 for v in values if v is None)
         if nulls:
-            d.fail_run(run, f"Found '{nulls}' null values on Each, with values={java_text(values)}")
-            return
-        run.progress["values"] = values
-        d.start_phase(run, "tasks")
+            raise FlowableFailure(
+                f"Found '{nulls}' null values on Each, with values={java_text(values)}")
+        run.progress.values = values
+        return None
 
-    def _render_values(self, d: Decider, run: TaskRun, task: Task) -> list[Any] | None:
+    def _rendered_values(self, task: Task, render: Render) -> list[Any]:
         raw = _values_of(task)
         if isinstance(raw, list):
-            rendered = d.render_or_fail(run, task, raw)
-            return rendered if rendered is None else list(rendered)
-        text = d.render_or_fail(run, task, raw)
-        if text is None:
-            return None
+            return list(render(raw))
+        text = render(raw)
         try:
             values = json.loads(text)
         except json.JSONDecodeError as error:
-            d.fail_run(run, f"Unable to parse the values of `{task.id}` as a JSON array: {error}")
-            return None
+            raise FlowableFailure(
+                f"Unable to parse the values of `{task.id}` as a JSON array: {error}") from None
         if not isinstance(values, list):
-            d.fail_run(run, f"The values of `{task.id}` must be a JSON array, got `{text}`")
-            return None
+            raise FlowableFailure(f"The values of `{task.id}` must be a JSON array, got `{text}`")
         return values
 
     def plan(self, run: TaskRun, task: Task) -> Plan:
         tasks = enabled(getattr(task, "tasks"))
-        values = run.progress["values"]
+        values = run.progress.values
+        assert values is not None
         if isinstance(task, EachParallel):
             return EachCrossPlan(tasks, values, task.concurrent)
         limit = task.concurrency_limit if isinstance(task, ForEach) else 1

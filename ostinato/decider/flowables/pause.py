@@ -2,45 +2,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from ostinato.decider.flowables.base import Flowable
+from ostinato.decider.flowables.base import Flowable, FlowableFailure, Render, Wait
 from ostinato.execution.model import TaskRun
+from ostinato.execution.states import StateType
 from ostinato.flow.durations import parse_duration
 from ostinato.flow.tasks import Pause, Task
 
-if TYPE_CHECKING:
-    from ostinato.decider.engine import Decider
-
-BEHAVIOR_STATES = {"WARN": "WARNING", "FAIL": "FAILED", "CANCEL": "CANCELLED"}
+BEHAVIOR_STATES = {"WARN": StateType.WARNING, "FAIL": StateType.FAILED,
+                   "CANCEL": StateType.CANCELLED}
 
 
 class PauseFlowable(Flowable):
-    def begin(self, d: Decider, run: TaskRun, task: Task) -> None:
+    def begin(self, run: TaskRun, task: Task, render: Render) -> Wait | None:
         assert isinstance(task, Pause)
         duration = task.pause_duration or task.delay
-        timers: list[tuple[str, str]] = []
+        timers = []
         for kind, raw in (("pause-duration", duration), ("pause-timeout", task.timeout)):
-            if raw is None:
-                continue
-            rendered = d.render_or_fail(run, task, raw)
-            if rendered is None:
-                return
-            timers.append((kind, str(rendered)))
-        d.pause_run(run)
-        for kind, text in timers:
-            d.set_timer(kind, d.now + parse_duration(text), run)
+            if raw is not None:
+                timers.append((kind, parse_duration(str(render(raw)))))
+        return Wait(timers)
 
-    def on_timer(self, d: Decider, run: TaskRun, task: Task, kind: str) -> None:
+    def on_timer(self, run: TaskRun, task: Task, kind: str) -> StateType | None:
         assert isinstance(task, Pause)
         if kind == "pause-timeout":
-            d.fail_run(run, f"Pause `{task.id}` timed out after {task.timeout}")
-        elif task.behavior == "RESUME":
-            d.resume_run(run, {})
-        else:
-            d.end_paused_run(run, BEHAVIOR_STATES[task.behavior])
+            raise FlowableFailure(f"Pause `{task.id}` timed out after {task.timeout}")
+        if task.behavior == "RESUME":
+            return None
+        return BEHAVIOR_STATES[task.behavior]
 
-    def resume_outputs(self, task: Task, inputs: dict[str, object]) -> dict[str, object] | None:
+    def resume_outputs(self, task: Task, inputs: dict[str, Any]) -> dict[str, Any] | None:
         assert isinstance(task, Pause)
         if not task.on_resume:
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ostinato.decider.flowables.base import Flowable
+from ostinato.execution.states import StateType
 from ostinato.flow.tasks import Task
 
 
@@ -13,5 +14,5 @@ class SequentialFlowable(Flowable):
 class AllowFailureFlowable(Flowable):
     """Like Sequential, but a failure of its children leaves it in WARNING."""
 
-    def outcome(self, task: Task, state: str) -> str:
-        return "WARNING" if state == "FAILED" else state
+    def outcome(self, task: Task, state: StateType) -> StateType:
+        return StateType.WARNING if state == StateType.FAILED else state
