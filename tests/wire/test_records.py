@@ -12,6 +12,7 @@ import pytest
 from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
+from ostinato.execution.progress import TaskRunProgress
 from ostinato.flow.parser import parse_flow
 from ostinato.wire import (
     DeadLetter,
@@ -45,7 +46,6 @@ from ostinato.wire import (
     worker_task_record,
 )
 
-from ostinato.wire.records import INTERNAL_PROGRESS
 from tests.wire.samples import at, events, execution, task_run
 
 
@@ -206,7 +206,7 @@ def test_execution_update_carries_only_the_changed_runs() -> None:
 def published(ex: Execution) -> Execution:
     """The execution as a reader of `executions` sees it: no INTERNAL_PROGRESS in its runs."""
     for run in ex.task_run_list:
-        run.progress = {k: v for k, v in run.progress.items() if k not in INTERNAL_PROGRESS}
+        run.progress = TaskRunProgress.from_dict(run.progress.to_dict(internal=False))
     return ex
 
 
@@ -337,13 +337,14 @@ def test_dataclasses_are_plain() -> None:
 
 def test_a_foreach_values_stay_out_of_what_executions_carries() -> None:
     ex = execution()
-    ex.task_run_list[2].progress = {"values": [f"v{i}" for i in range(500)], "ended": 7}
+    ex.task_run_list[2].progress = TaskRunProgress.from_dict(
+        {"values": [f"v{i}" for i in range(500)], "ended": 7})
     internal = trip("TaskRun", task_run_records(ex, ["tr2"])[0])
     assert json.loads(internal["progressJson"])["values"][499] == "v499", "the changelog keeps them"
     update = trip("ExecutionUpdate", execution_update_record(ex, ["tr2", "tr3"]))
     published = {r["id"]: json.loads(r["progressJson"]) for r in update["taskRuns"]}
     assert published["tr2"] == {"ended": 7}, "the counters go out, the values do not"
-    assert published["tr3"] == ex.task_run_list[3].progress
+    assert published["tr3"] == ex.task_run_list[3].progress.to_dict()
     full = trip("Execution", execution_record(ex, internal=False))
     assert json.loads(full["taskRunList"][2]["progressJson"]) == {"ended": 7}
     whole = trip("Execution", execution_record(ex))

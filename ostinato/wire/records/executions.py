@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ostinato.execution.model import Attempt, Execution, History, State, TaskRun, Timer
+from ostinato.execution.progress import ExecutionProgress
 from ostinato.wire.records.common import (
     from_json,
     instant_of_text,
@@ -44,9 +45,6 @@ INTERNAL_PROGRESS = frozenset({"values"})
 def task_run_record(run: TaskRun, index: int, *, internal: bool = True) -> dict[str, Any]:
     """A `TaskRun` record; `index` is the run's position in the execution's task run list.
     `internal=False` leaves out INTERNAL_PROGRESS (what `executions` carries)."""
-    progress = run.progress
-    if not internal and not INTERNAL_PROGRESS.isdisjoint(progress):
-        progress = {k: v for k, v in progress.items() if k not in INTERNAL_PROGRESS}
     return {
         "id": run.id,
         "executionId": run.execution_id,
@@ -65,7 +63,7 @@ def task_run_record(run: TaskRun, index: int, *, internal: bool = True) -> dict[
         "lane": run.lane,
         "pos": run.pos,
         "eachValues": list(run.each_values),
-        "progressJson": to_json(progress),
+        "progressJson": to_json(run.progress.to_dict(internal=internal)),
     }
 
 
@@ -124,7 +122,7 @@ def _header(execution: Execution) -> dict[str, Any]:
                          else instant_of_text(execution.schedule_date)),
         "metadataJson": to_json(execution.metadata),
         "errorLogsJson": to_json(execution.error_logs),
-        "progressJson": to_json(execution.progress),
+        "progressJson": to_json(execution.progress.to_dict()),
         "timers": [
             {"id": t.id, "fireAt": instant_of_text(t.fire_at), "kind": t.kind,
              "taskRunId": t.task_run_id}
@@ -155,7 +153,7 @@ def _header_fields(record: dict[str, Any]) -> dict[str, Any]:
                        else text_of_instant(record["scheduleDate"])),
         metadata=from_json(record["metadataJson"]),
         error_logs=from_json(record["errorLogsJson"]),
-        progress=from_json(record["progressJson"]),
+        progress=ExecutionProgress.from_dict(from_json(record["progressJson"])),
         timers={t.id: t for t in timers},
         sequence=record["sequence"],
     )
@@ -211,7 +209,7 @@ def task_run_records(execution: Execution, task_run_ids: Iterable[str], *,
 
 def task_run_values_record(execution_id: str, run: TaskRun) -> dict[str, Any] | None:
     """The `TaskRunValues` record of a run's INTERNAL_PROGRESS; None if it has none."""
-    held = {k: v for k, v in run.progress.items() if k in INTERNAL_PROGRESS}
+    held = run.progress.internal_dict()
     if not held:
         return None
     return {"executionId": execution_id, "taskRunId": run.id, "valuesJson": to_json(held)}
@@ -223,7 +221,7 @@ def apply_task_run_values(execution: Execution, record: dict[str, Any]) -> None:
     if run is None:
         raise ValueError(f"values of task run {record['taskRunId']}, which execution "
                          f"{execution.id} does not have")
-    run.progress.update(from_json(record["valuesJson"]))
+    run.progress.restore_internal(from_json(record["valuesJson"]))
 
 
 def execution_update_record(execution: Execution, changed: Iterable[str]) -> dict[str, Any]:
