@@ -21,7 +21,8 @@ from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.decider.concurrency import admission
 from ostinato.execution.model import Execution
-from ostinato.flow.inputs import InputError, type_inputs as _type_inputs
+from ostinato import interpret
+from ostinato.flow.inputs import type_inputs as _type_inputs
 from ostinato.flow.model import Flow
 from ostinato.flow.parser import parse_flow
 from ostinato.storage import LocalStorage, input_file_uri_path
@@ -81,7 +82,6 @@ class InProcessRunner:
         self.preconditions: dict[str, dict[str, Any]] = {}
         self._timers: list[tuple[datetime, int, str, str]] = []
         self._counter = itertools.count(1)
-        self._waiting_parents: dict[str, tuple[str, str, int]] = {}
 
     # ---------------------------------------------------------------- flows and starts
 
@@ -164,24 +164,28 @@ class InProcessRunner:
     def _apply(self, event: ev.Event) -> None:
         execution = self.executions.get(event.execution_id)
         flow = self._flow_of(event, execution)
-        if isinstance(event, ev.ExecutionRequested) and execution is None and flow.concurrency:
-            event = self._admit(flow, event)
+        if isinstance(event, ev.ExecutionRequested) and execution is None:
+            event = self._admitted(flow, event)
         if self.on_event is not None:
             self.on_event(event)
+        was_finished = execution is not None and execution.finished
         decision = decide(flow, execution, event, self.settings)
         if decision.execution is not None:
             self.executions[decision.execution.id] = decision.execution
-        for command in decision.commands:
-            self._carry_out(command, flow)
+        for effect in interpret.effects_of(decision, event, flow, was_finished=was_finished,
+                                           new_id=self._event_id, revision_of=self._revision_of):
+            self._carry_out(effect, flow)
         if decision.execution is not None:
             self._fire_flow_triggers(decision.execution)
-        finished = decision.execution
-        if finished is None or not finished.finished:
-            return
-        if finished.id in self._waiting_parents:
-            self._report_to_parent(finished)
+
+    def _admitted(self, flow: Flow | None, event: ev.ExecutionRequested) -> ev.Event:
+        """A request as the decider must see it: refused when its flow is unknown or its
+        inputs do not type, else with the flow-concurrency owner's answer."""
+        if flow is None:
+            return interpret.unknown_flow(event)
         if flow.concurrency:
-            self._release_queued(flow)
+            event = self._admit(flow, event)
+        return interpret.typed_request(event, flow)
 
     def _fire_flow_triggers(self, execution: Execution) -> None:
         """Flow triggers of every deployed flow see each new state of the execution."""
@@ -216,9 +220,9 @@ class InProcessRunner:
             execution_id = waiting.popleft()
             self._queue.append(ev.Admit(self._event_id(), self.now, execution_id))
 
-    def _flow_of(self, event: ev.Event, execution: Execution | None) -> Flow:
+    def _flow_of(self, event: ev.Event, execution: Execution | None) -> Flow | None:
         if isinstance(event, ev.ExecutionRequested):
-            return self.flows[(event.namespace, event.flow_id)]
+            return self.flows.get((event.namespace, event.flow_id))
         if isinstance(event, ev.ExecutionSeeded) and execution is None:
             return self.flows[(event.source.namespace, event.source.flow_id)]
         assert execution is not None, f"no execution {event.execution_id}"
@@ -229,35 +233,28 @@ class InProcessRunner:
 
     # ---------------------------------------------------------------- commands
 
-    def _carry_out(self, command: cmd.Command, flow: Flow) -> None:
-        if isinstance(command, cmd.RunTask):
-            self._work.append(command)
-        elif isinstance(command, cmd.SetTimer):
-            heapq.heappush(self._timers, (command.fire_at, next(self._counter),
-                                          command.execution_id, command.timer_id))
-        elif isinstance(command, cmd.EmitLog):
-            self.logs.append(LogRecord(command.execution_id, command.task_run_id, command.task_id,
-                                       command.level, command.message))
-        elif isinstance(command, cmd.StartSubflow):
-            self._start_subflow(command)
-        elif isinstance(command, cmd.StartExecution):
-            target = self.flows[(command.namespace, command.flow_id)]
-            self._queue.append(ev.ExecutionRequested(
-                id=self._event_id(), at=self.now, execution_id=command.execution_id,
-                namespace=command.namespace, flow_id=command.flow_id,
-                flow_revision=command.flow_revision, inputs=command.inputs,
-                labels=command.labels, schedule_date=command.schedule_date,
-                original_id=command.original_id, metadata=command.metadata,
-                tenant_id=target.tenant_id,
-            ))
-        elif isinstance(command, cmd.SeedExecution):
-            self._queue.append(ev.ExecutionSeeded(self._event_id(), self.now, command.execution_id,
-                                                  source=command.source,
-                                                  from_task_run_id=command.from_task_run_id))
-        elif isinstance(command, cmd.KillExecution):
-            self._queue.append(ev.Kill(self._event_id(), self.now, command.execution_id))
-        # CancelTimer and KillTask need nothing here: a cancelled timer that fires is
-        # ignored by the decider, and inline worker tasks are never in flight.
+    def _carry_out(self, effect: interpret.Effect, flow: Flow | None) -> None:
+        if isinstance(effect, interpret.ToWorker):
+            self._work.append(effect.command)
+        elif isinstance(effect, interpret.ArmTimer):
+            timer = effect.command
+            heapq.heappush(self._timers, (timer.fire_at, next(self._counter),
+                                          timer.execution_id, timer.timer_id))
+        elif isinstance(effect, interpret.Log):
+            line = effect.command
+            self.logs.append(LogRecord(line.execution_id, line.task_run_id, line.task_id,
+                                       line.level, line.message))
+        elif isinstance(effect, interpret.ToExecutor):
+            self._queue.append(effect.event)
+        elif isinstance(effect, interpret.AdmissionEnded) and flow is not None:
+            self._release_queued(flow)
+        # StopTask needs nothing here: inline worker tasks are never in flight.
+
+    def _revision_of(self, command: cmd.StartSubflow, parent: Execution) -> int:
+        if command.revision is not None:
+            return command.revision
+        flow = self.flows.get((command.namespace, command.flow_id))
+        return (flow.revision or 1) if flow is not None else 1
 
     def _run_worker_task(self, command: cmd.RunTask) -> None:
         started = self.now
@@ -281,35 +278,6 @@ class InProcessRunner:
 
     def _sleep(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-    def _start_subflow(self, command: cmd.StartSubflow) -> None:
-        flow = self.flows.get((command.namespace, command.flow_id))
-        if flow is None:
-            self._queue.append(ev.SubflowResult(
-                self._event_id(), self.now, command.parent_execution_id, command.task_run_id,
-                command.attempt, command.execution_id, "FAILED",
-                message=f"Unable to find flow `{command.namespace}.{command.flow_id}`",
-            ))
-            return
-        if command.wait:
-            self._waiting_parents[command.execution_id] = (
-                command.parent_execution_id, command.task_run_id, command.attempt)
-        try:
-            self.start(flow, command.inputs, labels=command.labels,
-                       execution_id=command.execution_id, trigger=command.trigger,
-                       schedule_date=command.schedule_date)
-        except InputError as error:
-            self._waiting_parents.pop(command.execution_id, None)
-            self._queue.append(ev.SubflowResult(
-                self._event_id(), self.now, command.parent_execution_id, command.task_run_id,
-                command.attempt, command.execution_id, "FAILED", message=str(error)))
-
-    def _report_to_parent(self, child: Execution) -> None:
-        parent_id, task_run_id, attempt = self._waiting_parents.pop(child.id)
-        self._queue.append(ev.SubflowResult(
-            self._event_id(), self.now, parent_id, task_run_id, attempt, child.id,
-            child.state.current, outputs=child.outputs, task_outputs=child.task_outputs,
-        ))
 
     # ---------------------------------------------------------------- queries
 

@@ -148,11 +148,14 @@ def parent_result(child: Execution, event: ev.Event, event_id: str) -> ev.Subflo
     metadata = child.metadata
     if not child.parent_id or PARENT_TASK_RUN not in metadata or not metadata.get(PARENT_WAITS, True):
         return None
+    # why a child ended before running anything (refused, faulted) is said on the parent too
+    reasons = [entry["message"] for entry in child.error_logs if entry.get("taskRunId") is None]
     return ev.SubflowResult(
         id=event_id, at=event.at, execution_id=child.parent_id,
         task_run_id=metadata[PARENT_TASK_RUN], attempt=int(metadata.get(PARENT_ATTEMPT, 1)),
         child_execution_id=child.id, state=child.state.current,
-        outputs=child.outputs, task_outputs=child.task_outputs)
+        outputs=child.outputs, task_outputs=child.task_outputs,
+        message=reasons[0] if reasons else None)
 
 
 def ends_admitted_run(execution: Execution, flow: Flow | None) -> bool:
