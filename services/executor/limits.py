@@ -10,7 +10,7 @@ from ostinato.wire import records as rec
 
 #: what Kafka adds to a record's key and value (headers, lengths, batch framing): kept
 #: free under the producer's `message.max.bytes`
-RECORD_OVERHEAD = 1024
+RECORD_OVERHEAD = 512
 
 #: how much larger than the context limit a record may be (an execution's records also
 #: carry its bookkeeping, a worker task its task definition)
@@ -56,6 +56,7 @@ def check_record_size(record_name: str, what: str, key: str | None, value: bytes
     if size + RECORD_OVERHEAD <= limit:
         return
     raise RecordTooLarge(
-        f"The {record_name} record of {what} is {size} bytes, over {limit} bytes, the largest "
-        f"record the executor writes ({RECORD_FACTOR} x the context limit of {context_limit} "
-        f"bytes). Store large data in internal storage and pass its kestra:// URI instead.")
+        f"The {record_name} record of {what} is {size} bytes: with {RECORD_OVERHEAD} bytes of "
+        f"framing it is over {limit} bytes, the largest record the executor writes "
+        f"({RECORD_FACTOR} x the context limit of {context_limit} bytes). Store large data in "
+        f"internal storage and pass its kestra:// URI instead.")
