@@ -14,7 +14,7 @@ from ostinato.flow.model import Concurrency
 _PAST_LIMIT = {"QUEUE": StateType.QUEUED, "CANCEL": StateType.CANCELLED, "FAIL": StateType.FAILED}
 
 
-def admission(concurrency: Concurrency | None, running: int) -> str:
+def admission(concurrency: Concurrency | None, running: int) -> StateType:
     """RUNNING when under the limit (or no limit), else QUEUED, CANCELLED or FAILED."""
     if concurrency is None or running < concurrency.limit:
         return StateType.RUNNING

@@ -172,6 +172,8 @@ class TaskRunProgress(Progress):
     def get(self, key: str, default: Any = None) -> Any:
         """A key of the JSON form: only for readers not yet moved to the typed fields
         (use `values` or `internal_dict()`)."""
+        if key == "values":
+            return self.values
         return self.to_dict().get(key, default)
 
     @classmethod
