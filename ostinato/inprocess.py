@@ -21,6 +21,7 @@ from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.decider.concurrency import admission
 from ostinato.execution.model import Execution
+from ostinato.execution.states import StateType
 from ostinato import interpret
 from ostinato.flow.inputs import type_inputs as _type_inputs
 from ostinato.flow.model import Flow
@@ -205,18 +206,18 @@ class InProcessRunner:
 
     def _running_count(self, flow: Flow) -> int:
         return sum(1 for e in self.executions_of(flow.namespace, flow.id)
-                   if not e.finished and e.state.current != "QUEUED")
+                   if not e.finished and e.state.current is not StateType.QUEUED)
 
     def _admit(self, flow: Flow, event: ev.ExecutionRequested) -> ev.ExecutionRequested:
         """The flow-concurrency owner's decision, carried by the request."""
         answer = admission(flow.concurrency, self._running_count(flow))
-        if answer == "QUEUED":
+        if answer is StateType.QUEUED:
             self._queued.setdefault((flow.namespace, flow.id), deque()).append(event.execution_id)
         return replace(event, admission=answer)
 
     def _release_queued(self, flow: Flow) -> None:
         waiting = self._queued.get((flow.namespace, flow.id))
-        if waiting and admission(flow.concurrency, self._running_count(flow)) == "RUNNING":
+        if waiting and admission(flow.concurrency, self._running_count(flow)) is StateType.RUNNING:
             execution_id = waiting.popleft()
             self._queue.append(ev.Admit(self._event_id(), self.now, execution_id))
 
@@ -260,7 +261,7 @@ class InProcessRunner:
         started = self.now
         self._queue.append(ev.WorkerTaskResult(
             self._event_id(), started, command.execution_id, command.task_run_id,
-            command.attempt, "RUNNING"))
+            command.attempt, StateType.RUNNING))
         context = RunContext(
             variables=command.variables, storage=self.storage, clock=lambda: self.now,
             sleep=self._sleep, log_level=command.task.log_level,
