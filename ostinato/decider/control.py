@@ -82,7 +82,7 @@ def restart(d: Decider) -> None:
 def _in_tasks_blocks(d: Decider, run: TaskRun) -> bool:
     """True when the run and all its ancestors are in their parent's `tasks` (not errors,
     finally or afterExecution, which a restart does not run again)."""
-    return run.block == "tasks" and all(p.block == "tasks" for p in d.ex.parents_of(run))
+    return run.block == Phase.TASKS and all(p.block == Phase.TASKS for p in d.ex.parents_of(run))
 
 
 def _reopen(d: Decider, node: TaskRun | None, reopened: set[str]) -> None:
@@ -156,7 +156,7 @@ def start_seeded(d: Decider, execution: Execution, chosen_id: str) -> None:
     for node in [None, *execution.parents_of(chosen)]:
         node_id = None if node is None else node.id
         children = [r for r in execution.task_run_list
-                    if r.parent_task_run_id == node_id and r.block == "tasks"]
+                    if r.parent_task_run_id == node_id and r.block == Phase.TASKS]
         progress = d.progress_of(node)
         progress.next_lane = max((c.lane for c in children), default=-1) + 1
         if progress.started is not None:  # a Dag: what ran and what is done, from the runs kept

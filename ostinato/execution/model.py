@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ostinato.execution.progress import ExecutionProgress, TaskRunProgress
+from ostinato.execution.progress import ExecutionProgress, Phase, TaskRunProgress
 from ostinato.execution.states import ALL_STATES, FAILED_STATES, TERMINAL_STATES, StateType, state_of
 
 
@@ -113,7 +113,7 @@ class TaskRun:
     outputs: dict[str, Any] | None = None
     # --- ostinato bookkeeping (not in Kestra's JSON) ---
     #: the parent's child list this run belongs to: tasks, errors, finally, after
-    block: str = "tasks"
+    block: str = Phase.TASKS
     #: lane (iteration group) and position in the lane inside the parent
     lane: int = 0
     pos: int = 0
@@ -165,7 +165,7 @@ class TaskRun:
             iteration=data.get("iteration"),
             attempts=[Attempt.from_dict(a) for a in data.get("attempts") or []],
             outputs=data.get("outputs"),
-            block=extra.get("block", "tasks"),
+            block=extra.get("block", Phase.TASKS),
             lane=extra.get("lane", 0),
             pos=extra.get("pos", 0),
             each_values=list(extra.get("eachValues") or []),

@@ -247,3 +247,27 @@ def test_a_fault_on_a_finished_or_missing_execution_changes_nothing(state: str) 
     assert decision.commands == [] and decision.changed == []
     assert ended.to_dict() == before
     assert decide(flow, None, _fault()).execution is None
+
+
+def test_a_fault_during_after_execution_ends_the_execution_failed() -> None:
+    flow, execution, commands = _started("""
+id: f
+namespace: ns
+tasks:
+  - id: a
+    type: io.kestra.plugin.core.debug.Return
+    format: x
+afterExecution:
+  - id: notify
+    type: io.kestra.plugin.core.debug.Return
+    format: y
+""")
+    first = commands[0]
+    assert isinstance(first, cmd.RunTask)
+    decision = decide(flow, execution, _result(first, "SUCCESS", 1))
+    after = decision.execution
+    assert after is not None and after.state.current == "SUCCESS" and not after.finished
+    (notify,) = [c for c in decision.commands if isinstance(c, cmd.RunTask)]
+    decision = decide(flow, after, _fault())
+    _assert_failed_by_fault(decision.execution)
+    assert cmd.KillTask("ex1", notify.task_run_id) in decision.commands
