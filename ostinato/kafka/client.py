@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import KafkaError
 
 from ostinato.decider import events as ev
 from ostinato.decider.engine import derived_id
@@ -19,7 +19,7 @@ from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.flow_writer import FlowWriter
-from ostinato.kafka.follower import Follower, Position
+from ostinato.kafka.follower import Follower, Position, approximate_ends
 from ostinato.kafka.messages import Received
 from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
@@ -151,17 +151,7 @@ class BusClient:
         The high watermark: exact on Kafka; on the embedded broker it may be earlier than
         the end (DESIGN.md), which only means reading a few records more.
         """
-        out: dict[str, dict[int, int]] = {}
-        consumer = Consumer(self.settings.consumer(None))
-        try:
-            for topic in topics:
-                name = self.settings.topic(topic)
-                partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
-                out[topic] = {p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
-                              for p in partitions}
-        finally:
-            consumer.close()
-        return out
+        return {topic: approximate_ends(self.settings, topic) for topic in topics}
 
 
 __all__ = ["BusClient", "KafkaError", "new_execution_id"]

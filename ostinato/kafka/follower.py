@@ -85,14 +85,15 @@ def partitions_of(settings: KafkaSettings, topic: str, timeout: float = 30.0) ->
         consumer.close()
 
 
-def approximate_end(settings: KafkaSettings, topic: str, partition: int) -> int:
-    """An offset at or before the end of a partition (the high watermark): exact on Kafka,
-    possibly earlier on the embedded broker (DESIGN.md), which only means reading a few
-    records more. For readers that want what comes next, not what was."""
+def approximate_ends(settings: KafkaSettings, topic: str) -> dict[int, int]:
+    """An offset at or before the end of each partition of `topic` (the high watermark):
+    exact on Kafka, possibly earlier on the embedded broker (DESIGN.md), which only means
+    reading a few records more. For readers that want what comes next, not what was."""
     consumer = Consumer(settings.consumer(None))
     try:
-        _, high = consumer.get_watermark_offsets(
-            TopicPartition(settings.topic(topic), partition), timeout=10)
-        return int(high)
+        name = settings.topic(topic)
+        partitions = consumer.list_topics(name, timeout=30).topics[name].partitions
+        return {p: int(consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1])
+                for p in sorted(partitions)}
     finally:
         consumer.close()

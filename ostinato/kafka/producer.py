@@ -74,10 +74,12 @@ class ConfirmingProducer:
     """A producer whose records can be waited for; safe to use from several threads."""
 
     def __init__(self, settings: KafkaSettings, *, producer: Producer | None = None,
-                 **overrides: Any) -> None:
+                 config: dict[str, Any] | None = None) -> None:
+        """`producer`: the confluent-kafka producer to use (e.g. an instrumented one), else one
+        made from `settings` with `config` (librdkafka settings) on top."""
         self.settings = settings
-        #: the underlying confluent-kafka producer (given, e.g. an instrumented one in tests)
-        self.raw: Producer = producer if producer is not None else Producer(settings.producer(**overrides))
+        self.raw: Producer = (producer if producer is not None
+                              else Producer(settings.producer(**(config or {}))))
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
 

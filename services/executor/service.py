@@ -33,7 +33,7 @@ from ostinato.execution.model import Execution
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.messages import Received, consume_ready
-from ostinato.kafka.outbox import Outbox
+from ostinato.kafka.checkpoint import Checkpoint, ProduceFailed
 from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics
 from ostinato.store.executions import ExecutionStore, StoreBatch
@@ -90,6 +90,8 @@ class ExecutorService:
         self.inbox = InboxHandler(codec, flows, self.state, self.emitter, self.waits,
                                   context_limit=config.context_limit, settings=config.settings,
                                   retention=config.retention, metrics=metrics)
+        #: partition -> the last offset of a batch the broker refused, read again one by one
+        self._one_by_one: dict[int, int] = {}
         self.ready = threading.Event()
 
     # ------------------------------------------------------------------ loop
@@ -107,11 +109,17 @@ class ExecutorService:
             self.store.close()
 
     def _run_batch(self, topic: str) -> None:
-        messages = consume_ready(self._consumer, self.config.batch_size, 0.02)
+        # after a batch the broker refused, its records are read again one at a time
+        size = 1 if self._one_by_one else self.config.batch_size
+        messages = consume_ready(self._consumer, size, 0.02)
         started = time.perf_counter()
-        outbox = Outbox(self._producer, self.kafka, track="executor-changelog")
+        checkpoint = Checkpoint(self._producer, self.kafka, changelog="executor-changelog",
+                                consumer=self._consumer, input_topic="executor",
+                                asynchronous_commit=True)
+        outbox = checkpoint.outbox
         batch = StoreBatch()
         done: dict[int, int] = {}
+        first: dict[int, int] = {}
         blocked: set[int] = set()
         for message in messages:
             error = message.error()
@@ -122,6 +130,7 @@ class ExecutorService:
             received = Received.of(message)
             if received.partition in blocked:
                 continue
+            first.setdefault(received.partition, received.offset)
             if self.inbox.handle(received, outbox, batch):
                 done[received.partition] = received.offset
             else:
@@ -130,20 +139,51 @@ class ExecutorService:
         if self._sweeper is not None:
             self._sweeper.sweep_if_due(utcnow(), outbox, batch)
         if done or batch or outbox or messages:
-            self._finish_batch(outbox, batch, done)
+            try:
+                self._finish_batch(checkpoint, batch, done)
+            except ProduceFailed as error:
+                self._run_again(topic, first, done, str(error))
+                return
+            self._passed(done)
             if self.metrics is not None and messages:
                 self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.waits.resume_due(topic)
 
-    def _finish_batch(self, outbox: Outbox, batch: StoreBatch, done: dict[int, int]) -> None:
-        batch.offsets.update(outbox.flush())
-        self.store.write(batch)
-        if done:
-            topic = self.kafka.topic("executor")
-            self._consumer.commit(
-                offsets=[TopicPartition(topic, p, o + 1) for p, o in done.items()],
-                asynchronous=True)
+    def _run_again(self, topic: str, first: dict[int, int], done: dict[int, int], reason: str) -> None:
+        """The broker refused a record of the batch: nothing of it was stored or committed.
+        Its partitions are restored and read again, one record at a time, so that the record
+        the broker refuses is found and its execution failed (InboxHandler._undeliverable)."""
+        log.error("the broker refused a record: the batch runs again, one event at a time",
+                  reason=reason, partitions=sorted(first))
+        if len(done) == 1:
+            (partition, offset), = done.items()
+            if first.get(partition) == offset:  # one event alone: it is the culprit
+                count, _ = self.inbox.undeliverable.get((partition, offset), (0, ""))
+                self.inbox.undeliverable[(partition, offset)] = (count + 1, reason)
+        for partition, offset in first.items():
+            self._one_by_one[partition] = max(self._one_by_one.get(partition, -1),
+                                              done.get(partition, offset))
+            self.state.revoke({partition})
+            self.state.assign(partition)
+            self._consumer.seek(TopicPartition(topic, partition, offset))
+
+    def _passed(self, done: dict[int, int]) -> None:
+        """A batch was written: forget what was read one by one up to it."""
+        for partition, offset in done.items():
+            self.inbox.undeliverable.pop((partition, offset), None)
+            if self._one_by_one.get(partition, offset) <= offset:
+                self._one_by_one.pop(partition, None)
+
+    def _finish_batch(self, checkpoint: Checkpoint, batch: StoreBatch, done: dict[int, int]) -> None:
+        """Steps 2 to 5 of the module doc, as the checkpoint's (ostinato/kafka/checkpoint.py)."""
+        for partition, offset in done.items():
+            checkpoint.consumed(partition, offset)
+        checkpoint.commit(lambda offsets: self._write_store(batch, offsets))
         self.state.evict_finished()
+
+    def _write_store(self, batch: StoreBatch, changelog_offsets: dict[int, int]) -> None:
+        batch.offsets.update(changelog_offsets)
+        self.store.write(batch)
 
     # ------------------------------------------------------------------ partitions
 

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from ostinato.decider import events as ev
 from ostinato.flow.durations import parse_duration
 from ostinato.kafka.config import KafkaSettings
-from ostinato.kafka.follower import Follower, approximate_end
+from ostinato.kafka.follower import Follower, approximate_ends
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.kafka.producer import ConfirmingProducer, Delivery
 from ostinato.logging import get_logger
@@ -243,7 +243,7 @@ class WorkerService:
     def _follow_kills(self, stop: threading.Event) -> None:
         """Stop the task runs named on `worker-control` that run here. Read from about the
         end (on the embedded broker a little before it: older kills match nothing)."""
-        start = approximate_end(self.kafka, "worker-control", 0)
+        start = approximate_ends(self.kafka, "worker-control")[0]
         follower = Follower(self.kafka, {("worker-control", 0): start})
         try:
             while not stop.is_set():

@@ -53,7 +53,7 @@ def test_send_and_confirm_returns_the_records_position() -> None:
 
 def test_a_record_over_the_message_size_is_a_delivery_failure_not_a_crash() -> None:
     settings = own_topics()
-    producer = ConfirmingProducer(settings, **{"message.max.bytes": 10_000})
+    producer = ConfirmingProducer(settings, config={"message.max.bytes": 10_000})
     with pytest.raises(DeliveryFailed, match="(?i)too large"):
         producer.send_and_confirm("executions", "e1", b"x" * 20_000)
     # the producer still works for the next record
@@ -158,7 +158,7 @@ def test_the_checkpoint_writes_effects_then_changelog_then_store_then_offsets() 
 
 def test_each_checkpoint_step_fails_with_its_own_error() -> None:
     settings = own_topics()
-    producer = ConfirmingProducer(settings, **{"message.max.bytes": 10_000})
+    producer = ConfirmingProducer(settings, config={"message.max.bytes": 10_000})
     too_big = Checkpoint(producer, settings)
     too_big.outbox.send("executions", "e", b"x" * 20_000)
     with pytest.raises(ProduceFailed):
