@@ -37,15 +37,20 @@ def decide(
     already fired, a second request for the same execution) changes nothing. `flow` may be
     None only for `ExecutionRefused` and `Fault` (the flow may be unknown or broken).
     """
-    if isinstance(event, ev.ExecutionRefused):
-        return faults.refuse(flow, execution, event)
-    if isinstance(event, ev.Fault):
-        return faults.fault(execution, event)
+    if isinstance(event, (ev.ExecutionRefused, ev.Fault)):
+        return _end_without_flow(flow, execution, event)
     if flow is None:
         raise ValueError(f"{type(event).__name__} needs the execution's flow")
     decider = Decider(flow, execution, event, settings or Settings())
     decider.apply()
     return Decision(decider.execution, decider.commands, list(decider.touched))
+
+
+def _end_without_flow(flow: Flow | None, execution: Execution | None,
+                      event: ev.ExecutionRefused | ev.Fault) -> Decision:
+    if isinstance(event, ev.ExecutionRefused):
+        return faults.refuse(flow, execution, event)
+    return faults.fault(execution, event)
 
 
 class Decider(Admission, Results, Subflows, Timers, Pausing, Phases, Finishing, Runs,
@@ -70,13 +75,7 @@ class Decider(Admission, Results, Subflows, Timers, Pausing, Phases, Finishing, 
             control.start_seeded(self, self._execution, event.from_task_run_id)
         elif self._execution is None or self._execution.finished:
             return
-        else:
-            self._apply_to_live(event)
-        if self._execution is not None:
-            self.drain()
-
-    def _apply_to_live(self, event: ev.Event) -> None:
-        if isinstance(event, ev.WorkerTaskResult):
+        elif isinstance(event, ev.WorkerTaskResult):
             self.on_worker_result(event)
         elif isinstance(event, ev.SubflowResult):
             self.on_subflow_result(event)
@@ -88,6 +87,8 @@ class Decider(Admission, Results, Subflows, Timers, Pausing, Phases, Finishing, 
             self.on_resume(event)
         elif isinstance(event, ev.Admit) and self.ex.state.current is StateType.QUEUED:
             self.start_execution()
+        if self._execution is not None:
+            self.drain()
 
 
 __all__ = ["Decider", "Decision", "decide", "derived_id", "worse"]

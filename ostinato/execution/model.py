@@ -36,12 +36,14 @@ class History:
 class State:
     """The current state and every state passed through, with its date."""
 
-    current: StateType = StateType.CREATED
-    histories: list[History] = field(default_factory=list)
+    current: StateType
+    histories: list[History]
 
-    def __post_init__(self) -> None:
-        if type(self.current) is not StateType:  # text read back from a record
-            self.current = state_of(self.current)
+    def __init__(self, current: StateType | str = StateType.CREATED,
+                 histories: list[History] | None = None) -> None:
+        # a record gives the state as text; one __init__ (no __post_init__): a hot path
+        self.current = current if type(current) is StateType else state_of(current)
+        self.histories = [] if histories is None else histories
 
     @classmethod
     def created(cls, at: datetime, state: StateType = StateType.CREATED) -> State:
