@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from ostinato.decider import Decision
 from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
+from ostinato.execution import StateType
 from ostinato.execution.model import Execution
 from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.model import Flow
@@ -163,7 +164,7 @@ def ends_admitted_run(execution: Execution, flow: Flow | None) -> bool:
     concurrency limit), so must hear that it ended."""
     if flow is None or flow.concurrency is None:
         return False
-    return any(h.state in ("RUNNING", "QUEUED") for h in execution.state.histories)
+    return any(h.state in (StateType.RUNNING, StateType.QUEUED) for h in execution.state.histories)
 
 
 def typed_request(event: ev.ExecutionRequested, flow: Flow) -> ev.ExecutionRequested | ev.ExecutionRefused:

@@ -130,7 +130,7 @@ class Emitter:
                       faulted: bool) -> None:
         """A run's INTERNAL_PROGRESS (a ForEach's values) as a `TaskRunValues` changelog
         record, when the run has some that were not written yet: once per rendering."""
-        values = run.progress.get("values")
+        values = run.progress.values
         live = self.state.live.get(execution.id)
         if values is None or (live is not None and live.values_written.get(run.id) is values):
             return

@@ -42,6 +42,10 @@ Decide = Callable[[Flow | None, Execution | None, ev.Event, Settings | None], De
 TRACEBACK_FRAMES = 4
 
 
+class DeliveryRefused(RuntimeError):
+    """The broker refused a record that handling an event produced."""
+
+
 def describe(error: BaseException) -> str:
     """The error and a short traceback (its innermost frames), for an execution's logs."""
     frames = traceback.format_tb(error.__traceback__)[-TRACEBACK_FRAMES:]
@@ -64,6 +68,9 @@ class InboxHandler:
         self.retention = retention
         self.metrics = metrics
         self.decide = decide
+        #: (partition, offset) of a record whose batch could not be delivered even alone ->
+        #: (how many times, the delivery error): see `_undeliverable`
+        self.undeliverable: dict[tuple[int, int], tuple[int, str]] = {}
 
     def handle(self, message: Received, sink: Sink, batch: StoreBatch) -> bool:
         """Apply one inbox record; False when it must wait (its flow has not arrived)."""
@@ -78,6 +85,10 @@ class InboxHandler:
             self.dead_letter(message, f"refused: the record's key `{message.key}` is not the id of "
                                       f"its execution `{event.execution_id}` (a record is keyed by "
                                       f"its execution id, so that one executor owns it)", sink)
+            return True
+        strikes = self.undeliverable.get((message.partition, message.offset))
+        if strikes is not None:
+            self._undeliverable(message, event, strikes, sink, batch)
             return True
         started = time.perf_counter()
         try:
@@ -145,6 +156,19 @@ class InboxHandler:
             self.state.live.pop(event.execution_id, None)  # read again from the store
             log.error("the execution could not be failed", executionId=event.execution_id,
                       error=f"{type(second).__name__}: {second}")
+
+    def _undeliverable(self, message: Received, event: ev.Event, strikes: tuple[int, str],
+                       sink: Sink, batch: StoreBatch) -> None:
+        """A record whose records the broker refused, read again: the first time its
+        execution fails (with the delivery error), the second time the record is only
+        dead-lettered, after that it is skipped (even its dead letter was refused)."""
+        count, reason = strikes
+        log.error("an event whose records were refused by the broker", executionId=event.execution_id,
+                  partition=message.partition, offset=message.offset, times=count, reason=reason)
+        if count == 1:
+            self._fail(message, event, DeliveryRefused(reason), sink, batch)
+        elif count == 2:
+            self.dead_letter(message, f"the broker refused its records: {reason}", sink)
 
     def _flow_for(self, event: ev.Event, execution: Execution | None) -> Flow | None:
         if isinstance(event, ev.ExecutionRequested):

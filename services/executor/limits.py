@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ostinato.decider import events as ev
+from ostinato.execution import StateType
 from ostinato.wire import records as rec
 
 #: what Kafka adds to a record's key and value (headers, lengths, batch framing): kept
@@ -39,7 +40,7 @@ def context_overflow(event: ev.WorkerTaskResult, context_size: int, limit: int) 
 
 def failed_for_context(event: ev.WorkerTaskResult, message: str) -> ev.WorkerTaskResult:
     """The result as the decider must see it: FAILED, without its outputs, `message` logged."""
-    return replace(event, state="FAILED", outputs=None,
+    return replace(event, state=StateType.FAILED, outputs=None,
                    logs=[*event.logs, {"level": "ERROR", "message": message}])
 
 

@@ -165,3 +165,26 @@ def test_a_record_over_four_times_the_context_limit_is_refused_with_its_size() -
     check_record_size("TaskRun", "task run r", "key", b"x" * 3400, context_limit=1000)
     with pytest.raises(RecordTooLarge, match=r"is 5003 bytes: .* over 4000 bytes.*context limit of 1000"):
         check_record_size("TaskRun", "task run r", "key", b"x" * 5000, context_limit=1000)
+
+
+def test_an_event_whose_records_the_broker_refused_fails_then_is_dead_lettered_then_skipped(
+        parts: Any) -> None:
+    """The service reads a refused batch again one event at a time and counts the refusals
+    of an event alone (ExecutorService._run_again): the handler acts on that count."""
+    inbox, batch = handler(parts), StoreBatch()
+    first = Collected()
+    assert inbox.handle(received(request()), first, batch) is True  # the execution runs
+    inbox.undeliverable[(0, 1)] = (1, "Broker: Message size too large")
+    result = ev.WorkerTaskResult("r1", AT, "exec-1", "no-such-run", 1, "RUNNING")
+    failing = Collected()
+    assert inbox.handle(received(result, offset=1), failing, batch) is True
+    assert "DeliveryRefused: Broker: Message size too large" in failing.on("dead-letters")[0]["reason"]
+    assert [r["state"]["current"] for r in failing.on("execution-results")] == ["FAILED"]
+    inbox.undeliverable[(0, 1)] = (2, "Broker: Message size too large")
+    second = Collected()
+    assert inbox.handle(received(result, offset=1), second, batch) is True
+    assert [t for t, _, _ in second.records] == ["dead-letters"]
+    inbox.undeliverable[(0, 1)] = (3, "Broker: Message size too large")
+    third = Collected()
+    assert inbox.handle(received(result, offset=1), third, batch) is True
+    assert third.records == []
