@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from ostinato.decider import events as ev
 from ostinato.flow.durations import parse_duration
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.dead_letters import DeadLetters
 from ostinato.kafka.follower import Follower, approximate_ends
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.kafka.producer import ConfirmingProducer, Delivery
@@ -126,6 +127,7 @@ class WorkerService:
         self.codec = codec
         self.storage = LocalStorage(config.storage_dir)
         self._producer = ConfirmingProducer(kafka)
+        self._dead_letters = DeadLetters(self._producer, codec, reader="worker-kills")
         self._consumer = Consumer(kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False}))
         self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
         self._running: dict[Future[None], tuple[int, int]] = {}
@@ -253,12 +255,11 @@ class WorkerService:
             follower.close()
 
     def _kill(self, received: Received) -> None:
-        # read by every worker: a malformed one is skipped here, not dead-lettered by each
-        try:
-            _, record = self.codec.decode(received.value, expected="KillTask")
-        except MalformedRecord:
-            log.warning("unreadable kill request skipped", offset=received.offset)
+        # read by every worker: each dead-letters a malformed one (duplicates are accepted)
+        decoded = self._dead_letters.decode(received, expected="KillTask")
+        if decoded is None:
             return
+        record = decoded[1]
         cancel = self._cancels.get(record["taskRunId"])
         if cancel is not None:
             log.info("killing task", executionId=record["executionId"], taskRunId=record["taskRunId"])
