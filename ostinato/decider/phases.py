@@ -9,7 +9,7 @@ from ostinato.decider.flowables import flowable_for
 from ostinato.decider.plans import Identity, Plan, enabled
 from ostinato.execution.model import TaskRun
 from ostinato.execution.progress import Phase, Progress
-from ostinato.execution.states import StateType, worse
+from ostinato.execution.states import FAILED_STATES, StateType, worse
 from ostinato.flow.tasks import Task
 
 
@@ -67,7 +67,7 @@ class Phases(DeciderBase):
         progress.running -= 1
         state = child.state.current
         progress.worst = worse(progress.worst, state)
-        if state.is_failed:
+        if state in FAILED_STATES:  # state.is_failed, without a call on the hot path
             progress.failed = True
         plan = self._plan(node, child.block)
         following = plan.after_child(progress, child)

@@ -10,7 +10,7 @@ from ostinato.decider.flowables import FlowableFailure, flowable_for
 from ostinato.decider.plans import Identity
 from ostinato.execution.model import Attempt, State, TaskRun
 from ostinato.execution.progress import Phase
-from ostinato.execution.states import StateType
+from ostinato.execution.states import KILLED_STATES, StateType
 from ostinato.expressions import ExpressionError, is_truthy
 from ostinato.flow.tasks import Subflow, Task
 from ostinato.protocol import commands as cmd
@@ -84,7 +84,8 @@ class Runs(DeciderBase):
             state = StateType.SUCCESS
         run.state.move(state, self.now)
         self.touched[run.id] = None
-        self.cancel_timers_of(run)
+        if self.ex.timers:
+            self.cancel_timers_of(run)
         self.ex.record_outputs(run)
         self.ended.append(run)
 
@@ -97,8 +98,10 @@ class Runs(DeciderBase):
 
     def drain(self) -> None:
         """Tell each ended task run's parent, in the order they ended (none once killed)."""
+        ex = self.ex
         while self.ended:
             run = self.ended.popleft()
-            if self.ex.state.current.is_killed:
+            if ex.state.current in KILLED_STATES:
                 continue
-            self.child_ended(self.parent_of(run), run)
+            parent_id = run.parent_task_run_id
+            self.child_ended(None if parent_id is None else ex.run(parent_id), run)

@@ -27,11 +27,15 @@ class Phase(StrEnum):
     DONE = "done"  #: nothing left to run
 
 
-@dataclass(slots=True)
+@dataclass(init=False)
 class Progress:
     """Counters of the phase running: children running, the next lane, whether one failed
     and the worst state so far; the outcome of `tasks` (and errors) once known; for a Dag
-    the nodes started and done."""
+    the nodes started and done.
+
+    Built empty (`cls()`, then `from_dict` or the decider sets fields): the defaults are
+    class attributes until a field is set, so an empty progress, which every runnable task
+    run has, costs next to nothing to create."""
 
     phase: Phase | None = None
     #: False until a phase started: the counters are then left out of the JSON
@@ -95,7 +99,7 @@ _PROGRESS_KEYS = frozenset({"phase", "running", "nextLane", "failed", "worst", "
                             "done", "started"})
 
 
-@dataclass(slots=True)
+@dataclass(init=False)
 class ExecutionProgress(Progress):
     """The flow's own progress, plus the task runs paused and whether a failure should
     retry the whole execution (a CREATE_NEW_EXECUTION retry)."""
@@ -129,7 +133,7 @@ class ExecutionProgress(Progress):
 _EXECUTION_KEYS = _PROGRESS_KEYS | {"pausedRuns", "retryExecution"}
 
 
-@dataclass(slots=True)
+@dataclass(init=False)
 class TaskRunProgress(Progress):
     """A task run's progress: a flowable's counters and what it rendered once (values,
     branch, case); a Subflow's child execution id. Empty for other runnable tasks."""

@@ -61,7 +61,7 @@ class StateType(StrEnum):
     @property
     def is_killed(self) -> bool:
         """KILLING or KILLED: a kill is under way or done."""
-        return self in _KILLED
+        return self in KILLED_STATES
 
     @property
     def severity(self) -> int:
@@ -77,7 +77,7 @@ FAILED_STATES = frozenset({StateType.FAILED, StateType.KILLED, StateType.CANCELL
 _SUCCESSFUL = frozenset({StateType.SUCCESS, StateType.WARNING, StateType.SKIPPED})
 _RUNNING = frozenset({StateType.RUNNING, StateType.RESTARTED, StateType.KILLING,
                       StateType.RETRYING})
-_KILLED = frozenset({StateType.KILLING, StateType.KILLED})
+KILLED_STATES = frozenset({StateType.KILLING, StateType.KILLED})
 ALL_STATES = tuple(StateType)
 
 #: the order of severity used to combine children: SUCCESS = SKIPPED < WARNING < CANCELLED
@@ -110,5 +110,5 @@ def is_terminal(state: str) -> bool:
     return state in TERMINAL_STATES
 
 
-__all__ = ["ALL_STATES", "FAILED_STATES", "TERMINAL_STATES", "StateType", "is_terminal", "state_of",
+__all__ = ["ALL_STATES", "FAILED_STATES", "KILLED_STATES", "TERMINAL_STATES", "StateType", "is_terminal", "state_of",
            "worse"]
