@@ -49,6 +49,11 @@ from services.executor.waits import FlowWaits
 log = get_logger(component="executor")
 
 
+#: delivery errors that refuse a record for what it is (not a broker out of reach)
+REFUSED_RECORD = ("MSG_SIZE_TOO_LARGE", "RECORD_LIST_TOO_LARGE", "INVALID_RECORD",
+                  "CORRUPT_MESSAGE", "INVALID_MSG", "POLICY_VIOLATION")
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -150,19 +155,23 @@ class ExecutorService:
         self.waits.resume_due(topic)
 
     def _run_again(self, topic: str, first: dict[int, int], done: dict[int, int], reason: str) -> None:
-        """The broker refused a record of the batch: nothing of it was stored or committed.
-        Its partitions are restored and read again, one record at a time, so that the record
-        the broker refuses is found and its execution failed (InboxHandler._undeliverable)."""
-        log.error("the broker refused a record: the batch runs again, one event at a time",
-                  reason=reason, partitions=sorted(first))
-        if len(done) == 1:
+        """A record of the batch was not delivered: nothing of it was stored or committed,
+        and its partitions are restored and read again. When the broker refused a record
+        for what it is (its size ...), they are read one record at a time, so that the one
+        refused alone is found and its execution failed (InboxHandler._undeliverable); a
+        broker that did not answer is simply tried again."""
+        refused = any(code in reason for code in REFUSED_RECORD)
+        log.error("a record of the batch was not delivered: the batch runs again", reason=reason,
+                  partitions=sorted(first), one_at_a_time=refused)
+        if refused and len(done) == 1:
             (partition, offset), = done.items()
             if first.get(partition) == offset:  # one event alone: it is the culprit
                 count, _ = self.inbox.undeliverable.get((partition, offset), (0, ""))
                 self.inbox.undeliverable[(partition, offset)] = (count + 1, reason)
         for partition, offset in first.items():
-            self._one_by_one[partition] = max(self._one_by_one.get(partition, -1),
-                                              done.get(partition, offset))
+            if refused:
+                self._one_by_one[partition] = max(self._one_by_one.get(partition, -1),
+                                                  done.get(partition, offset))
             self.state.revoke({partition})
             self.state.assign(partition)
             self._consumer.seek(TopicPartition(topic, partition, offset))
