@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ostinato.decider.base import DeciderBase as Decider
+from ostinato.decider.base import DeciderBase
 from ostinato.execution.model import Execution, State, TaskRun
 from ostinato.execution.progress import ExecutionProgress, Phase, TaskRunProgress
 from ostinato.execution.states import StateType
@@ -11,7 +11,7 @@ from ostinato.protocol import commands as cmd
 from ostinato.protocol import events as ev
 
 
-def kill(d: Decider) -> None:
+def kill(d: DeciderBase) -> None:
     """KILLING then KILLED: every unfinished task run ends KILLED, running worker tasks
     and subflow children are told to stop, timers are dropped."""
     ex = d.ex
@@ -39,7 +39,7 @@ def kill(d: Decider) -> None:
     ex.progress.phase = Phase.DONE
 
 
-def replay(d: Decider, event: ev.Replay) -> None:
+def replay(d: DeciderBase, event: ev.Replay) -> None:
     """A new execution of the same flow revision with the same inputs and labels: from the
     start, or (with a task run) from a copy of this one that runs that task run again."""
     ex = d.execution
@@ -58,7 +58,7 @@ def replay(d: Decider, event: ev.Replay) -> None:
         metadata={"attemptNumber": 1, "replayOf": ex.id}))
 
 
-def restart(d: Decider) -> None:
+def restart(d: DeciderBase) -> None:
     """Run the failed task runs again (a new attempt each); their flowable parents and
     the execution go back to RUNNING and carry on from there, as Kestra's restart."""
     ex = d.execution
@@ -79,13 +79,13 @@ def restart(d: Decider) -> None:
         _restart_leaf(d, leaf, reopened)
 
 
-def _in_tasks_blocks(d: Decider, run: TaskRun) -> bool:
+def _in_tasks_blocks(d: DeciderBase, run: TaskRun) -> bool:
     """True when the run and all its ancestors are in their parent's `tasks` (not errors,
     finally or afterExecution, which a restart does not run again)."""
     return run.block == Phase.TASKS and all(p.block == Phase.TASKS for p in d.ex.parents_of(run))
 
 
-def _reopen(d: Decider, node: TaskRun | None, reopened: set[str]) -> None:
+def _reopen(d: DeciderBase, node: TaskRun | None, reopened: set[str]) -> None:
     """Put a finished flowable (or the flow) back in its `tasks` phase, once."""
     key = "" if node is None else node.id
     if key in reopened:
@@ -106,7 +106,7 @@ def _reopen(d: Decider, node: TaskRun | None, reopened: set[str]) -> None:
         d.progress_of(parent).running += 1
 
 
-def _restart_leaf(d: Decider, run: TaskRun, reopened: set[str]) -> None:
+def _restart_leaf(d: DeciderBase, run: TaskRun, reopened: set[str]) -> None:
     parent = d.parent_of(run)
     _reopen(d, parent, reopened)
     d.progress_of(parent).running += 1
@@ -121,7 +121,7 @@ def _restart_leaf(d: Decider, run: TaskRun, reopened: set[str]) -> None:
         d.dispatch(run, task)
 
 
-def seed(d: Decider, event: ev.ExecutionSeeded) -> Execution | None:
+def seed(d: DeciderBase, event: ev.ExecutionSeeded) -> Execution | None:
     """The new execution of a replay from a task run: the source's task runs created before
     the chosen one are kept as they ended; the chosen one runs again and its parents carry
     on from there (the lanes they had not reached yet start again)."""
@@ -148,7 +148,7 @@ def seed(d: Decider, event: ev.ExecutionSeeded) -> Execution | None:
     return execution
 
 
-def start_seeded(d: Decider, execution: Execution, chosen_id: str) -> None:
+def start_seeded(d: DeciderBase, execution: Execution, chosen_id: str) -> None:
     """Point each parent of the chosen run at the lanes it has left, then restart it."""
     chosen = execution.run(chosen_id)
     execution.state.move(StateType.RESTARTED, d.now)
