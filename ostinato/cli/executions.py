@@ -26,7 +26,7 @@ from ostinato.cli.options import (
     kafka_settings,
     wraps_kwargs,
 )
-from ostinato.cli.run import STATE_STYLE, Progress, follow_to_end
+from ostinato.cli.run import STATE_STYLE, Progress, follow_to_end, passed
 from ostinato.decider import events as ev
 from ostinato.wire import records as rec
 
@@ -356,5 +356,5 @@ def follow(kwargs: dict[str, Any]) -> None:
             console.print(f"final state: {_styled(final['state']['current'])}")
             if final.get("outputs"):
                 console.print(f"outputs: {escape(_dumps(final['outputs']))}")
-    if final is None or final["state"]["current"] not in ("SUCCESS", "WARNING"):
+    if final is None or not passed(final["state"]["current"]):
         sys.exit(1)

@@ -24,14 +24,22 @@ from ostinato.cli.options import (
     wraps_kwargs,
 )
 from ostinato.execution.model import TERMINAL_STATES, Execution
+from ostinato.execution.states import StateType
 from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.parser import FlowValidationError, parse_flow
 from ostinato.kafka.client import BusClient, new_execution_id
 from ostinato.storage import LocalStorage, input_file_uri_path
 from ostinato.wire.records import LogEntry
 
-STATE_STYLE = {"SUCCESS": "green", "WARNING": "yellow", "FAILED": "red", "KILLED": "red",
-               "SKIPPED": "dim", "RUNNING": "cyan", "PAUSED": "magenta", "RETRYING": "yellow"}
+STATE_STYLE: dict[str, str] = {
+    StateType.SUCCESS: "green", StateType.WARNING: "yellow", StateType.FAILED: "red",
+    StateType.KILLED: "red", StateType.SKIPPED: "dim", StateType.RUNNING: "cyan",
+    StateType.PAUSED: "magenta", StateType.RETRYING: "yellow"}
+
+
+def passed(state: str) -> bool:
+    """The final state a command exits 0 for: SUCCESS or WARNING."""
+    return state in (StateType.SUCCESS, StateType.WARNING)
 
 
 def _flow_files(flows_dir: Path | None) -> list[Path]:
@@ -67,7 +75,7 @@ class Progress:
             state = run.state.current
             if self.seen.get(run.id) == state:
                 continue
-            if state in ("CREATED",) or (state == "RUNNING" and run.id in self.seen):
+            if state == StateType.CREATED or (state == StateType.RUNNING and run.id in self.seen):
                 self.seen[run.id] = state
                 continue
             self.seen[run.id] = state
@@ -103,7 +111,7 @@ def show_final(console: Console, final: dict[str, Any], as_json: bool) -> int:
         print(json.dumps(final, indent=2, ensure_ascii=False))
     elif final.get("outputs"):
         console.print(f"outputs: {json.dumps(final['outputs'], ensure_ascii=False)}", highlight=False)
-    return 0 if state in ("SUCCESS", "WARNING") else 1
+    return 0 if passed(state) else 1
 
 
 @click.command()

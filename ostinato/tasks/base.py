@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ostinato.execution.states import StateType
+
 if TYPE_CHECKING:
     from ostinato.flow.tasks import Task
     from ostinato.storage import Storage
@@ -18,10 +20,11 @@ LEVELS: tuple[str, ...] = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 _LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 _LEVEL_ALIASES = {"WARNING": "WARN", "FATAL": "ERROR", "CRITICAL": "ERROR"}
 
-SUCCESS = "SUCCESS"
-WARNING = "WARNING"
-FAILED = "FAILED"
-KILLED = "KILLED"
+# the outcomes of a task (StateType members: they compare and serialise as their names)
+SUCCESS = StateType.SUCCESS
+WARNING = StateType.WARNING
+FAILED = StateType.FAILED
+KILLED = StateType.KILLED
 
 
 def normalize_level(level: str) -> str:

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from ostinato.decider import events as ev
 from ostinato.decider.concurrency import admission
+from ostinato.execution.states import StateType
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters
@@ -143,16 +144,17 @@ class AdmissionOwner:
     def _request(self, request: ev.ExecutionRequested, outbox: Outbox, changed: set[FlowKey]) -> None:
         slots = self._slots_of(request.tenant_id, request.namespace, request.flow_id)
         execution_id = request.execution_id
+        answer: StateType
         if execution_id in slots.running:
-            answer = "RUNNING"
+            answer = StateType.RUNNING
         elif execution_id in slots.queued:
-            answer = "QUEUED"
+            answer = StateType.QUEUED
         else:
             flow = self._flow(request)
             answer = admission(flow.concurrency if flow else None, len(slots.running))
-            if answer == "RUNNING":
+            if answer is StateType.RUNNING:
                 slots.running.append(execution_id)
-            elif answer == "QUEUED":
+            elif answer is StateType.QUEUED:
                 slots.queued.append(execution_id)
             changed.add(flow_key(request.tenant_id, request.namespace, request.flow_id))
         # stamped with the answer's time: the execution is created when admitted, so a request
@@ -171,7 +173,7 @@ class AdmissionOwner:
             return
         slots.running.remove(execution_id)
         flow = self.flows.get(slots.namespace, slots.flow_id, None, slots.tenant_id)
-        while slots.queued and admission(flow.concurrency if flow else None, len(slots.running)) == "RUNNING":
+        while slots.queued and admission(flow.concurrency if flow else None, len(slots.running)) is StateType.RUNNING:
             admitted = slots.queued.pop(0)
             slots.running.append(admitted)
             name, admit = rec.event_to_record(

@@ -21,7 +21,7 @@ from ostinato.kafka.client import new_execution_id
 from services.api.context import Api
 from services.api.errors import ApiError
 from services.api.routes.common import api_of, now
-from services.api.routes.control import delete_finished
+from services.api.routes.control import RESTARTABLE, delete_finished
 
 router = APIRouter(tags=["Executions"])
 
@@ -39,13 +39,13 @@ def _unless_running(execution: Execution) -> str | None:
 
 
 def _unless_failed(execution: Execution) -> str | None:
-    if execution.state.current in ("FAILED", "KILLED"):
+    if execution.state.current in RESTARTABLE:
         return None
     return f"execution not in state FAILED or KILLED ({execution.state.current})"
 
 
 def _unless_paused(execution: Execution) -> str | None:
-    if execution.state.current == "PAUSED":
+    if execution.state.current.is_paused:
         return None
     return f"execution not in state PAUSED ({execution.state.current})"
 

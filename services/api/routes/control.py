@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution, State
+from ostinato.execution.states import StateType
 from ostinato.flow.inputs import Input
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
@@ -23,6 +24,9 @@ from services.api.routes.common import FILE_BODY, api_of, existing_execution, no
 from services.api.routes.create import typed_form
 
 router = APIRouter(tags=["Executions"])
+
+#: the states an execution can be restarted from (Kestra: FAILED or KILLED, not CANCELLED)
+RESTARTABLE = frozenset({StateType.FAILED, StateType.KILLED})
 
 
 @router.delete("/executions/{execution_id}", status_code=204, summary="Delete a finished "
@@ -71,7 +75,7 @@ async def kill(request: Request, execution_id: str) -> Response:
 async def resume(request: Request, execution_id: str) -> Response:
     api = api_of(request)
     execution = await existing_execution(api, execution_id)
-    if execution.state.current != "PAUSED":
+    if not execution.state.current.is_paused:
         raise ApiError(409, f"Execution {execution_id} is {execution.state.current}, not PAUSED")
     flow = api.flows.get(execution.namespace, execution.flow_id, execution.flow_revision,
                          execution.tenant_id)
@@ -86,7 +90,7 @@ def _on_resume_inputs(flow: Flow | None, execution: Execution) -> list[Input]:
     """The `onResume` inputs of the execution's paused Pause tasks (typed as declared)."""
     if flow is None:
         return []
-    paused = {run.task_id for run in execution.task_run_list if run.state.current == "PAUSED"}
+    paused = {run.task_id for run in execution.task_run_list if run.state.current.is_paused}
     out: list[Input] = []
     for task in flow.all_tasks():
         for declared in (getattr(task, "on_resume", None) or []) if task.id in paused else []:
@@ -104,7 +108,7 @@ def _on_resume_inputs(flow: Flow | None, execution: Execution) -> list[Input]:
 async def restart(request: Request, execution_id: str) -> Any:
     api = api_of(request)
     execution = await existing_execution(api, execution_id)
-    if execution.state.current not in ("FAILED", "KILLED"):
+    if execution.state.current not in RESTARTABLE:
         raise ApiError(409, f"Execution {execution_id} is {execution.state.current}: only a "
                             "FAILED or KILLED execution can be restarted")
     await api.send_event(ev.Restart(str(uuid.uuid4()), now(), execution_id))
