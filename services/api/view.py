@@ -19,7 +19,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from ostinato.execution.model import TERMINAL_STATES, Execution, iso
+from ostinato.execution import ended_from_header
+from ostinato.execution.model import Execution, iso
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import UNREADABLE, DeadLetters, reason_of
 from ostinato.kafka.follower import Follower
@@ -244,7 +245,7 @@ class ExecutionView:
         subscribers = self.hub.subscribers(execution_key(execution_id))
         if not subscribers:
             return
-        finished = finished_of_header(header)
+        finished = ended_from_header(header)
         data = None
         if finished or any(s.progress for s in subscribers):
             execution = self.execution(execution_id)
@@ -276,9 +277,3 @@ def _split(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]
         header["taskRunCount"] = len(runs)
         return header, runs
     return {k: v for k, v in record.items() if k != "taskRuns"}, record["taskRuns"]
-
-
-def finished_of_header(header: dict[str, Any]) -> bool:
-    """Terminal, with its finally and afterExecution tasks done (`Execution.finished`)."""
-    return (header["state"]["current"] in TERMINAL_STATES
-            and rec.from_json(header["progressJson"]).get("phase") == "done")

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ostinato.execution.model import TERMINAL_STATES, Execution
+from ostinato.execution import ended_from_header
+from ostinato.execution.model import Execution
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters
 from ostinato.kafka.producer import ConfirmingProducer
@@ -37,12 +38,10 @@ def to_ms(moment: datetime) -> int:
 def finished_ms(header: dict[str, Any]) -> int | None:
     """When an `ExecutionHeader` record's execution finished (ms since the epoch); None if
     it has not (a terminal state with finally or afterExecution tasks still to run is not)."""
-    state = header["state"]
-    if state["current"] not in TERMINAL_STATES or state["endDate"] is None:
+    end_date = header["state"]["endDate"]
+    if end_date is None or not ended_from_header(header):
         return None
-    if (rec.from_json(header["progressJson"]) or {}).get("phase") != "done":
-        return None
-    return to_ms(state["endDate"])
+    return to_ms(end_date)
 
 
 @dataclass
