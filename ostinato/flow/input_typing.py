@@ -5,13 +5,14 @@ declarations, with Kestra's own error messages."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ostinato.sandbox.regex import RegexError, fullmatch
+from ostinato.sandbox.yaml_load import YamlTooLarge, load_yaml
 from ostinato.flow.input_values import (
     InvalidValue,
     bound_text,
@@ -71,7 +72,7 @@ def type_one(
         return coerce_scalar(type_, value)
     if type_ == "STRING":
         text = coerce_scalar(type_, value)
-        if decl.validator is not None and not re.fullmatch(decl.validator, text):
+        if decl.validator is not None and not _matches(decl.validator, text):
             raise InvalidValue(f"it must match the pattern `{decl.validator}`")
         return text
     if type_ in ("ENUM", "SELECT"):
@@ -103,7 +104,9 @@ def type_one(
     if type_ == "YAML":
         if isinstance(value, str):
             try:
-                return plain(yaml.safe_load(value))
+                return plain(load_yaml(value))
+            except YamlTooLarge as exc:
+                raise InvalidValue(str(exc.problem)) from None
             except yaml.YAMLError:
                 raise expected(type_, value) from None
         return plain(value)
@@ -128,6 +131,14 @@ def type_one(
             return store_file(decl.id, value)
         raise expected(type_, value)
     raise expected(type_, value)
+
+
+def _matches(validator: str, text: str) -> bool:
+    """`text` matches the whole `validator`, in linear time (RE2: no catastrophic backtracking)."""
+    try:
+        return fullmatch(validator, text)
+    except RegexError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def _as_list(type_: str, value: Any, *, lenient: bool) -> list[Any]:

@@ -8,7 +8,6 @@ coercion of one value to one type in `input_values`).
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
@@ -23,6 +22,7 @@ from ostinato.flow.input_values import (
     show_value,
 )
 from ostinato.flow.tasks import KestraModel
+from ostinato.sandbox.regex import RegexError, compile_regex
 
 INPUT_ID_PATTERN = r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$"
 
@@ -106,10 +106,9 @@ class Input(KestraModel):
 
         if self.validator is not None and self.type == "STRING":
             try:
-                re.compile(self.validator)
-            except re.error as exc:
-                bad("validator", f"`validator` is not a valid regular expression: {exc}",
-                    self.validator)
+                compile_regex(self.validator)  # the engine that will run it (RE2)
+            except RegexError as exc:
+                bad("validator", f"`validator` is not usable: {exc}", self.validator)
         bounds = (("min", "max") if self.type in ("INT", "FLOAT", "DURATION")
                   else ("after", "before") if self.type in ("DATE", "DATETIME", "TIME") else ())
         for key in bounds:

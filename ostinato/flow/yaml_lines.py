@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from ostinato.sandbox.yaml_load import BoundedSafeLoader
+
 PathT = tuple[str | int, ...]
 
 
@@ -17,8 +19,10 @@ def load_yaml_with_lines(source: str) -> tuple[Any, dict[PathT, int]]:
     """Load YAML with safe_load semantics, plus the 1-based line of every key / list item.
 
     The map is keyed by path tuples (`("tasks", 0, "then", 1, "format")`) of the loaded data.
+    A document larger than the YAML limit once its aliases are expanded raises
+    `YamlTooLarge` (a `yaml.MarkedYAMLError` naming the limit) while it is composed.
     """
-    loader = yaml.SafeLoader(source)
+    loader = BoundedSafeLoader(source)
     try:
         node = loader.get_single_node()
         lines: dict[PathT, int] = {}
