@@ -5,7 +5,8 @@ runs the task (enforcing its `timeout`), writes its log lines to `logs`, and rep
 attempt's final state. A task's offset is committed only once its final result is
 confirmed by the broker, so a worker killed mid-task means the task runs again elsewhere;
 the executor ignores the late duplicate (DESIGN.md, invariant 2). An attempt this worker
-receives twice runs once (`_RecentTasks`).
+receives twice runs once (`RecentAttempts`); its offsets are committed in order
+(`ContiguousOffsets`). Both live in services/worker/commits.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,9 +25,10 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from pydantic import ValidationError
 
 from ostinato.decider import events as ev
+from ostinato.execution.states import StateType
 from ostinato.flow.durations import parse_duration
 from ostinato.kafka.config import KafkaSettings
-from ostinato.kafka.dead_letters import DeadLetters
+from ostinato.kafka.dead_letters import DeadLetters, count_dead_letter
 from ostinato.kafka.follower import Follower, approximate_ends
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.kafka.producer import ConfirmingProducer, Delivery
@@ -37,6 +39,7 @@ from ostinato.tasks import RunContext, TaskOutcome, run_task
 from ostinato.tasks.base import LogLine, TaskKilled
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
+from services.worker.commits import ContiguousOffsets, RecentAttempts
 
 log = get_logger(component="worker")
 
@@ -55,87 +58,28 @@ class WorkerConfig:
     secrets: dict[str, str] = field(default_factory=dict)
 
 
-class _Offsets:
-    """Offsets done per partition; commits only the contiguous prefix."""
-
-    def __init__(self) -> None:
-        self._started: dict[int, list[int]] = {}
-        self._done: dict[int, set[int]] = {}
-
-    def start(self, partition: int, offset: int) -> None:
-        self._started.setdefault(partition, []).append(offset)
-
-    def finish(self, partition: int, offset: int) -> None:
-        self._done.setdefault(partition, set()).add(offset)
-
-    def committable(self) -> dict[int, int]:
-        """Partition -> next offset to commit, for every partition whose oldest tasks ended."""
-        out: dict[int, int] = {}
-        for partition, started in self._started.items():
-            done = self._done.get(partition, set())
-            last = None
-            while started and started[0] in done:
-                last = started.pop(0)
-                done.discard(last)
-            if last is not None:
-                out[partition] = last + 1
-        return out
-
-    def forget(self, partitions: set[int]) -> None:
-        for partition in partitions:
-            self._started.pop(partition, None)
-            self._done.pop(partition, None)
-
-
-class _RecentTasks:
-    """The last task attempts this worker took. An executor killed after sending a task but
-    before writing its changelog replays the event and sends the same attempt again (same
-    task run id, same attempt number), and a partition taken back by this worker after a
-    rebalance is read again from its last commit: the copy does not run. It waits for the
-    first one's result instead, so that its offset is not committed while that still runs."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._ended: OrderedDict[tuple[str, int], threading.Event] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, task_run_id: str, attempt: int) -> threading.Event | None:
-        """None for the first copy (run it, then `end` it); for a later one, the event set
-        when the first ends."""
-        key = (task_run_id, attempt)
-        with self._lock:
-            if key in self._ended:
-                return self._ended[key]
-            self._ended[key] = threading.Event()
-            if len(self._ended) > self._size:
-                self._ended.popitem(last=False)
-            return None
-
-    def end(self, task_run_id: str, attempt: int) -> None:
-        with self._lock:
-            ended = self._ended.get((task_run_id, attempt))
-        if ended is not None:
-            ended.set()
-
-
 class WorkerService:
     def __init__(self, kafka: KafkaSettings, config: WorkerConfig, codec: Codec, *,
-                 metrics: StandardMetrics | None = None) -> None:
+                 metrics: StandardMetrics | None = None, consumer: Consumer | None = None,
+                 producer: ConfirmingProducer | None = None) -> None:
+        """`consumer` (of the worker group) and `producer` are made from `kafka` unless
+        given."""
         self.metrics = metrics
         self.kafka = kafka
         self.config = config
         self.codec = codec
         self.storage = LocalStorage(config.storage_dir)
-        self._producer = ConfirmingProducer(kafka)
+        self._producer = producer or ConfirmingProducer(kafka)
         self._dead_letters = DeadLetters(self._producer, codec, reader="worker-kills")
-        self._consumer = Consumer(kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False}))
+        self._consumer = consumer or Consumer(
+            kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False}))
         self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
         self._running: dict[Future[None], tuple[int, int]] = {}
-        self._offsets = _Offsets()
+        self._offsets = ContiguousOffsets()
         self._backlog: deque[Received] = deque()
         #: task run id -> the event that stops it (set by a KillTask on worker-control)
         self._cancels: dict[str, threading.Event] = {}
-        self._recent = _RecentTasks()
+        self._recent = RecentAttempts()
         self.ready = threading.Event()
 
     # ------------------------------------------------------------------ loop
@@ -215,7 +159,7 @@ class WorkerService:
             task = rec.worker_task_from_record(record)
         except ValidationError as error:
             self._send_result(record["executionId"], record["taskRunId"], record["attempt"],
-                              TaskOutcome("FAILED", {}, [LogLine("ERROR", f"This worker cannot run "
+                              TaskOutcome(StateType.FAILED, {}, [LogLine("ERROR", f"This worker cannot run "
                                           f"task `{record['taskId']}` ({record['taskType']}): {error}",
                                           utcnow())], []))
             return
@@ -294,7 +238,7 @@ class WorkerService:
         cancel.set()
         runner.join(3)
         message = f"Task timed out after {task.task.timeout}"
-        return TaskOutcome("FAILED", {}, [*context.logs, LogLine("ERROR", message, utcnow())], [])
+        return TaskOutcome(StateType.FAILED, {}, [*context.logs, LogLine("ERROR", message, utcnow())], [])
 
     def _read(self, uri: str) -> str:
         return self.storage.get(uri).decode()
@@ -318,7 +262,8 @@ class WorkerService:
         """RUNNING when `outcome` is None, else the final state (size-checked)."""
         at = utcnow()
         if outcome is None:
-            event = ev.WorkerTaskResult(str(uuid.uuid4()), at, execution_id, task_run_id, attempt, "RUNNING")
+            event = ev.WorkerTaskResult(str(uuid.uuid4()), at, execution_id, task_run_id, attempt,
+                                        StateType.RUNNING)
         else:
             errors = [{"level": l.level, "message": l.message} for l in outcome.logs if l.level == "ERROR"]
             event = ev.WorkerTaskResult(str(uuid.uuid4()), at, execution_id, task_run_id, attempt,
@@ -330,7 +275,7 @@ class WorkerService:
                        f"of {self.config.context_limit} bytes. Store large data in internal "
                        f"storage (for example with outputFiles) and pass its kestra:// URI instead.")
             event = ev.WorkerTaskResult(str(uuid.uuid4()), at, execution_id, task_run_id, attempt,
-                                        "FAILED", None, [{"level": "ERROR", "message": message}])
+                                        StateType.FAILED, None, [{"level": "ERROR", "message": message}])
             name, record = rec.event_to_record(event)
             value = self.codec.encode(name, record)
         self._produce("executor", execution_id, value, wait=outcome is not None)
@@ -346,5 +291,7 @@ class WorkerService:
         self._producer.confirm([delivery])
 
     def _dead_letter(self, message: Received, reason: str) -> None:
+        """Write the letter and wait for it (DeliveryFailed leaves the offset uncommitted)."""
         self._produce("dead-letters", message.key or "", message.dead_letter(self.codec, reason), wait=True)
+        count_dead_letter(message.topic)
         log.error("record sent to the dead letters", offset=message.offset, reason=reason)
