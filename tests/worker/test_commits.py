@@ -86,7 +86,8 @@ def test_a_copy_arriving_while_the_first_runs_waits_for_its_result() -> None:
     recent.end("run-1", 0)
     assert released.wait(5)
     waiter.join(5)
-    assert recent.take("run-1", 0) is not None and recent.take("run-1", 0).is_set()
+    again = recent.take("run-1", 0)
+    assert again is not None and again.is_set()
 
 
 def test_a_copy_after_the_first_ended_does_not_wait() -> None:
