@@ -7,6 +7,7 @@ import threading
 from typing import Callable
 
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.dead_letters import count_dead_letters_in
 from ostinato.kafka.heartbeat import Heartbeat
 from ostinato.kafka.topics import ensure_all_topics
 from ostinato.logging import get_logger
@@ -38,10 +39,12 @@ def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Loop, *, manageme
     """Open the management port, create missing topics, announce the service, and run
     `loop` until a signal. Liveness never depends on Kafka; readiness is the loop's to set.
     A background thread started with `start_service_thread` that dies makes /health DOWN
-    with its name."""
+    with its name. Every dead letter the process writes is counted in its /metrics."""
     stop = stop_on_signals()
     management = Management(service=name, port=management_port)
     report_thread_deaths(management)
+    metrics = standard_metrics(management)
+    count_dead_letters_in(metrics.dead_letters_total)  # every letter the process writes
     management.start()
     log.info("management up", port=management.port)
     try:
@@ -50,7 +53,7 @@ def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Loop, *, manageme
         heartbeat.start()
         log.info("service up", bootstrap=kafka.bootstrap_servers, prefix=kafka.topic_prefix)
         try:
-            loop(stop, management, standard_metrics(management))
+            loop(stop, management, metrics)
         except BaseException as error:
             management.set_alive(False, repr(error))
             raise

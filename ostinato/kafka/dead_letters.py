@@ -7,6 +7,10 @@ confirmed before the offset is committed: `ostinato.kafka.loop`). Readers outsid
 Records that many processes read whole (the `flows` topic in every service, `executions`
 in every API replica) are dead-lettered by each of them: duplicates of a dead letter are
 accepted (same topic, partition and offset; the reason names the reader), silence is not.
+
+Every letter is counted in `ostinato_dead_letters_total{topic}` (the topic it was read from)
+of the process that wrote it: a service hands its counter to `count_dead_letters_in` once
+at start, and each way of writing a letter calls `count_dead_letter`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,25 @@ log = get_logger(component="dead-letters")
 UNREADABLE: tuple[type[Exception], ...] = (MalformedRecord, ValueError, KeyError, TypeError)
 
 
+#: the process's `StandardMetrics.dead_letters_total` (None: letters are not counted)
+_process_counter: Any | None = None
+
+
+def count_dead_letters_in(counter: Any | None) -> None:
+    """Count every dead letter this process writes from now on in `counter` (a Prometheus
+    counter labelled by `topic`); None stops counting. Called once by a service at start."""
+    global _process_counter
+    _process_counter = counter
+
+
+def count_dead_letter(topic: str, counter: Any | None = None) -> None:
+    """Count one letter for a record read from `topic` (its full name), in `counter` or
+    else the process's counter, if any."""
+    target = counter if counter is not None else _process_counter
+    if target is not None:
+        target.labels(topic=topic).inc()
+
+
 def reason_of(error: BaseException) -> str:
     """A dead letter's reason for an error."""
     return error.reason if isinstance(error, MalformedRecord) else f"{type(error).__name__}: {error}"
@@ -38,7 +61,8 @@ class DeadLetters:
         self._producer = producer
         self._codec = codec
         self.reader = reader
-        #: `StandardMetrics.dead_letters_total`, when the process has one
+        #: where letters are counted: the process's counter (`count_dead_letters_in`) unless
+        #: one is given
         self._counter = counter
         self.sent = 0
 
@@ -54,8 +78,7 @@ class DeadLetters:
             log.error("the dead letter could not be written", reader=self.reader, error=str(error))
             return
         self.sent += 1
-        if self._counter is not None:
-            self._counter.labels(topic=received.topic).inc()
+        count_dead_letter(received.topic, self._counter)
 
     def decode(self, received: Received, expected: str | None = None) -> tuple[str, dict[str, Any]] | None:
         """The record decoded, or None after dead-lettering it when it does not decode."""

@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 
 from ostinato.kafka.checkpoint import Checkpoint
 from ostinato.kafka.config import KafkaSettings
-from ostinato.kafka.dead_letters import reason_of
+from ostinato.kafka.dead_letters import count_dead_letter, reason_of
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.producer import ConfirmingProducer
@@ -64,3 +64,4 @@ def _handle_one(received: Received, outbox: Outbox, handle: Callable[[Received, 
         log.exception("record not handled, sent to the dead letters", topic=received.topic,
                       partition=received.partition, offset=received.offset, reason=reason)
         outbox.send("dead-letters", received.key, received.dead_letter(codec, reason))
+        count_dead_letter(received.topic)

@@ -22,6 +22,7 @@ from ostinato.decider.engine import derived_id
 from ostinato.flow.inputs import InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.dead_letters import count_dead_letter
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.loop import consume_and_produce
 from ostinato.kafka.messages import Received
@@ -62,6 +63,7 @@ class TriggerEventConsumer:
             request = self._request_of(message)
         except Rejected as error:
             outbox.send("dead-letters", message.key, message.dead_letter(self.codec, str(error)))
+            count_dead_letter(message.topic)
             log.error("trigger event rejected", key=message.key, offset=message.offset, reason=str(error))
             return
         name, record = rec.event_to_record(request)
