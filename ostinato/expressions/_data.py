@@ -9,10 +9,13 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-import jq as _jq
 import yaml
 from jinja2 import Undefined as _Undefined
 
+from ostinato.sandbox.jq_pool import JqError, run_jq
+from ostinato.sandbox.yaml_load import load_yaml
+
+from ._budget import RenderTimeLimit, remaining_seconds
 from ._filters import is_empty
 from ._values import check_defined, to_json
 
@@ -32,7 +35,7 @@ def parse_yaml(value: Any) -> Any:
     check_defined(value)
     if value is None or not isinstance(value, str):
         return value
-    return yaml.safe_load(value)
+    return load_yaml(value)  # aliases bounded (ostinato.sandbox.yaml_load)
 
 
 def to_yaml(value: Any) -> str:
@@ -43,26 +46,34 @@ def to_yaml(value: Any) -> str:
 
 
 def jq_filter(value: Any, expression: str) -> list[Any] | None:
-    """Kestra's jq: the input is a JSON string or a value; returns all results."""
+    """Kestra's jq: the input is a JSON string or a value; returns all results.
+
+    The program runs in a jq sandbox process (no environment, no files, bounded in time
+    by the jq limit and what is left of the render's, and in memory)."""
     check_defined(value)
     check_defined(expression)
     if value is None:
         return None
-    try:
-        program = _jq.compile(expression)
-    except ValueError as error:
-        raise ValueError(f"Invalid jq expression '{expression}': {error}") from None
     if isinstance(value, str):
         try:
-            data = json.loads(value)
+            json.loads(value)
         except ValueError:
             raise ValueError(f"Unable to parse jq value '{value}' as JSON") from None
+        data = value
     else:
-        data = json.loads(to_json(value))
+        data = to_json(value)
+    left = remaining_seconds()
+    if left is not None and left <= 0:
+        raise RenderTimeLimit
     try:
-        return list(program.input_value(data).all())
-    except ValueError as error:
-        raise ValueError(f"Failed to resolve JQ expression '{expression}' and value '{value}': {error}") from None
+        return run_jq(str(expression), data, left)
+    except JqError as error:
+        message = str(error)
+        if message.startswith("Invalid jq expression"):
+            raise ValueError(message) from None
+        raise ValueError(
+            f"Failed to resolve JQ expression '{expression}' and value '{value}': {message}"
+        ) from None
 
 
 _NUMBER_TYPES: dict[str, Callable[[str], Any]] = {

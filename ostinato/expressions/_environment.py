@@ -17,6 +17,7 @@ from jinja2.exceptions import UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
+from ._budget import check_deadline, check_length, guard_filter
 from ._data import DATA_FILTERS, TESTS
 from ._errors import ExpressionError
 from ._filters import FILTERS
@@ -26,6 +27,11 @@ from ._runtime import HELPERS
 from ._values import finalize
 
 TEMPLATE_CACHE_SIZE = 4096
+#: Jinja filters that are not Pebble's and can allocate without bound from one argument
+#: (center(10**9), '%0999999999d'|format) or are not deterministic (random)
+_REMOVED_FILTERS = ("center", "format", "random", "pprint", "urlize", "wordwrap", "xmlattr")
+#: Jinja globals that are not Pebble's: text generators and mutable state
+_REMOVED_GLOBALS = ("lipsum", "cycler", "joiner", "namespace")
 
 
 class MissingVariable(UndefinedError):
@@ -58,7 +64,21 @@ class KestraUndefined(StrictUndefined):
 
 
 class KestraEnvironment(ImmutableSandboxedEnvironment):
-    """Maps are looked up by key only, for both ``a.b`` and ``a['b']``."""
+    """Maps are looked up by key only, for both ``a.b`` and ``a['b']``.
+
+    Every call (function, macro, method) checks the render's deadline, and ``+`` cannot
+    build a string or list over the render output limit."""
+
+    intercepted_binops = frozenset(["+"])
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        check_deadline()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+            check_length(len(left) + len(right), "`+`")
+        return super().call_binop(context, operator, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
@@ -89,8 +109,12 @@ def _build() -> KestraEnvironment:
     env.filters.update(FILTERS)
     env.filters.update(DATA_FILTERS)
     env.filters.update(DATE_FILTERS)
+    for name in _REMOVED_FILTERS:
+        env.filters.pop(name, None)
+    # every filter, Jinja's own included: budget checks, and never folded at compile time
+    env.filters = {name: guard_filter(name, f) for name, f in env.filters.items()}
     env.tests.update(TESTS)
-    for name in ("lipsum", "cycler", "joiner"):
+    for name in _REMOVED_GLOBALS:
         env.globals.pop(name, None)
     env.globals.update(FUNCTIONS)
     env.globals.update(HELPERS)

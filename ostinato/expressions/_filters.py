@@ -10,6 +10,9 @@ from urllib.parse import quote_plus, unquote_plus
 
 from jinja2 import Undefined
 
+from ostinato.sandbox import regex
+
+from ._budget import check_length
 from ._values import check_defined, to_string
 
 
@@ -120,6 +123,7 @@ def indent(value: str, amount: int, prefix: str = " ") -> str:
     if not value:
         return value
     newline = _line_separator(value)
+    check_length(len(prefix) * int(amount) * (value.count(newline) + 1), "the `indent` filter")
     return value.replace(newline, newline + prefix * int(amount))
 
 
@@ -128,6 +132,7 @@ def nindent(value: str, amount: int, prefix: str = " ") -> str:
     if not value:
         return value
     newline = _line_separator(value)
+    check_length(len(prefix) * int(amount) * (value.count(newline) + 2), "the `nindent` filter")
     return (newline + value).replace(newline, newline + prefix * int(amount))
 
 
@@ -146,8 +151,8 @@ def split(value: str, delimiter: str, limit: int | None = None) -> list[str]:
     if value == "":
         return [""]
     if limit is not None and limit > 0:
-        return re.split(delimiter, value, maxsplit=limit - 1)
-    parts = re.split(delimiter, value)
+        return regex.split(delimiter, value, maxsplit=limit - 1)
+    parts = regex.split(delimiter, value)
     if limit is None or limit == 0:
         while parts and parts[-1] == "":
             parts.pop()
@@ -166,7 +171,7 @@ def _replace_in(value: Any, pairs: Mapping[Any, Any], regexp: bool) -> Any:
     text = _text(value)
     for search, replacement in pairs.items():
         if regexp:
-            text = re.sub(_text(search), re.sub(r"\$(\d)", r"\\\1", _text(replacement)), text)
+            text = regex.sub(_text(search), re.sub(r"\$(\d)", r"\\\1", _text(replacement)), text)
         else:
             text = text.replace(_text(search), _text(replacement))
     return text

@@ -9,11 +9,21 @@ from typing import Any
 from jinja2 import TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 
+from ostinato.sandbox.limits import SETTINGS, BudgetExceeded, limits
+
+from ._budget import (
+    ExpressionLimitError,
+    RenderTimeLimit,
+    end_budget,
+    start_budget,
+    time_limit_message,
+)
 from ._environment import ENV, MissingVariable, compile_template, syntax_error
 from ._errors import ExpressionError
 from ._pebble import translate
 from ._runtime import Draws, RenderState, current_state, split_context, state_var
 
+#: the default of the render output limit (`Limits.render_max_output`)
 MAX_RENDERED_BYTES = 10 * 1024 * 1024
 MAX_NESTING = 20
 _MARKERS = ("{{", "{%", "{#")
@@ -44,10 +54,21 @@ def _line(error: BaseException) -> int:
     return line
 
 
-def _too_large(size: int) -> ExpressionError:
-    return ExpressionError(
-        f"Rendered expression is too large: {size} bytes, the limit is {MAX_RENDERED_BYTES} bytes"
+def _too_large(size: int, cap: int) -> ExpressionError:
+    return ExpressionLimitError(
+        f"Rendered expression is too large: {size} bytes, the limit is {cap} bytes "
+        f"({SETTINGS['render_max_output']})"
     )
+
+
+def _over_time(template: str) -> ExpressionError:
+    return ExpressionLimitError(
+        f"rendering the expression `{_excerpt(template)}` exceeded {time_limit_message()}"
+    )
+
+
+def _excerpt(template: str, width: int = 200) -> str:
+    return template if len(template) <= width else template[:width] + "…"
 
 
 def _render(template: str, variables: Mapping[str, Any], specials: dict[str, Any], depth: int,
@@ -57,18 +78,28 @@ def _render(template: str, variables: Mapping[str, Any], specials: dict[str, Any
     if depth > MAX_NESTING:
         raise ExpressionError(f"render() nested more than {MAX_NESTING} levels deep: `{template}`")
     compiled = compile_template(template)
+    cap = limits().render_max_output
+    budget = start_budget()
     token = state_var().set(RenderState(variables, specials, depth, draws, template))
     try:
         parts: list[str] = []
         size = 0
         for chunk in compiled.generate(variables):
             size += len(chunk)
-            if size > MAX_RENDERED_BYTES:
-                raise _too_large(size)
+            if size > cap:
+                raise _too_large(size, cap)
             parts.append(chunk)
         result = "".join(parts)
     except ExpressionError:
         raise
+    except RenderTimeLimit:
+        raise _over_time(template) from None
+    except BudgetExceeded as error:  # jq's limits, a forbidden jq builtin
+        raise ExpressionLimitError(f"{error} in the expression `{_excerpt(template)}`") from None
+    except (MemoryError, RecursionError) as error:
+        raise ExpressionLimitError(
+            f"{type(error).__name__} in the expression `{_excerpt(template)}`"
+        ) from None
     except MissingVariable as error:
         raise ExpressionError(
             f"Unable to find `{error.name}` used in the expression `{template}` at line {_line(error)}"
@@ -85,9 +116,11 @@ def _render(template: str, variables: Mapping[str, Any], specials: dict[str, Any
         ) from None
     finally:
         state_var().reset(token)
-    size = len(result.encode("utf-8"))
-    if size > MAX_RENDERED_BYTES:
-        raise _too_large(size)
+        end_budget(budget)
+    if len(result) * 4 > cap:  # only long results can be over the cap once encoded
+        size = len(result.encode("utf-8"))
+        if size > cap:
+            raise _too_large(size, cap)
     return result
 
 
@@ -128,7 +161,11 @@ def render_value(value: Any, context: Mapping[str, Any]) -> Any:
             return [walk(element) for element in item]
         return item
 
-    return walk(value)
+    budget = start_budget()  # one time budget for the whole value
+    try:
+        return walk(value)
+    finally:
+        end_budget(budget)
 
 
 def is_truthy(rendered: str | None) -> bool:

@@ -19,6 +19,7 @@ from jinja2 import Undefined, pass_context, pass_environment
 from jinja2.environment import Environment
 from jinja2.runtime import Context
 
+from ._budget import TimedLoop, check_product, check_size
 from ._values import check_defined, to_string
 
 SPECIAL_KEYS = (
@@ -156,6 +157,7 @@ def _numbers(op: str, left: Any, right: Any) -> None:
 
 def multiply(left: Any, right: Any) -> Any:
     _numbers("*", left, right)
+    check_product(left, right)
     return left * right
 
 
@@ -184,7 +186,7 @@ def modulo(left: Any, right: Any) -> Any:
 
 
 def concat(left: Any, right: Any) -> str:
-    return to_string(left) + to_string(right)
+    return check_size(to_string(left) + to_string(right), "`~`")  # type: ignore[no-any-return]
 
 
 def contains(container: Any, item: Any) -> bool:
@@ -224,9 +226,9 @@ def iterate(value: Any) -> Any:
     if value is None:
         return []
     if isinstance(value, Mapping):
-        return [{"key": k, "value": v} for k, v in value.items()]
+        return TimedLoop([{"key": k, "value": v} for k, v in value.items()])
     if isinstance(value, (list, tuple, set, frozenset, range)):
-        return value
+        return TimedLoop(value)  # every item checks the render's deadline
     raise TypeError(f"Not an iterable object. Value = [{to_string(value)}]")
 
 

@@ -1,6 +1,8 @@
-"""Budgets for evaluating user content: limits, bounded YAML, linear-time regular
-expressions and a jq sandbox (DESIGN.md invariant 8)."""
+"""Budgets for evaluating user content: limits (`limits`), bounded YAML (`yaml_load`),
+linear-time regular expressions (`regex`) and a jq sandbox (`jq_pool`): DESIGN.md
+invariant 8. `configure(...)` sets limits at service start; otherwise they are read from
+the environment on first use (see `limits.SETTINGS`)."""
 
-from .limits import BudgetExceeded, Limits, configure, limits
+from .limits import BudgetExceeded, Limits, configure
 
-__all__ = ["BudgetExceeded", "Limits", "configure", "limits"]
+__all__ = ["BudgetExceeded", "Limits", "configure"]

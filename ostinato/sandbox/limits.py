@@ -28,7 +28,7 @@ class Limits:
     #: characters one render may produce, and the largest string or list it may build
     render_max_output: int = 10 * 1024 * 1024
     #: wall-clock seconds one jq program may run
-    jq_timeout: float = 2.0
+    jq_timeout: float = 1.0
     #: bytes of memory a jq program may allocate (on top of the sandbox process itself)
     jq_memory: int = 256 * 1024 * 1024
     #: jq sandbox processes kept running for reuse (started on first use)
