@@ -30,6 +30,8 @@ from .jq_program import check_program
 from .limits import SETTINGS, BudgetExceeded, describe_bytes, describe_seconds, limits
 
 _CHILD = Path(__file__).with_name("_jq_child.py")
+#: how a child ends when jq cannot allocate (abort) or Python cannot (MemoryError exit)
+_OUT_OF_MEMORY = frozenset({-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS, 1})
 
 
 class JqError(ValueError):
@@ -59,6 +61,14 @@ class _Child:
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
                 pipe.close()
+
+    def wait_exit(self) -> int:
+        """The exit status of a child whose pipe closed (negative: the signal that ended it)."""
+        try:
+            return self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.process.returncode
 
     def exchange(self, request: bytes, deadline: float, max_answer: int) -> Any:
         """Send `request`, wait for the answer until `deadline`; TimeoutError past it,
@@ -113,7 +123,25 @@ class JqPool:
         seconds = min(timeout, budget.jq_timeout) if timeout is not None else budget.jq_timeout
         deadline = time.monotonic() + max(seconds, 0.0)
         request = json.dumps([program, data_json, seconds]).encode()
-        child = self._acquire(budget.jq_memory, deadline, program, seconds, render_bound)
+        answer = self._exchange(request, deadline, program, seconds, render_bound)
+        return self._results(answer, program, budget.jq_memory)
+
+    def _exchange(self, request: bytes, deadline: float, program: str, seconds: float,
+                  render_bound: bool) -> Any:
+        budget = limits()
+        for attempt in (1, 2):
+            child = self._acquire(budget.jq_memory, deadline, program, seconds, render_bound)
+            try:
+                return self._exchange_with(child, request, deadline, program, seconds,
+                                           render_bound)
+            except BrokenPipeError:  # the child had died (killed from outside): a new one
+                if attempt == 2:
+                    raise self._over_memory(program, budget.jq_memory) from None
+        raise AssertionError("unreachable")
+
+    def _exchange_with(self, child: _Child, request: bytes, deadline: float, program: str,
+                       seconds: float, render_bound: bool) -> Any:
+        budget = limits()
         healthy = False
         try:
             answer = child.exchange(request, deadline, budget.render_max_output)
@@ -121,7 +149,12 @@ class JqPool:
         except TimeoutError:
             raise self._over_time(program, seconds, render_bound) from None
         except EOFError:
-            raise self._over_memory(program, budget.jq_memory) from None
+            died_of = child.wait_exit()
+            if died_of in _OUT_OF_MEMORY:  # jq aborts when an allocation fails
+                raise self._over_memory(program, budget.jq_memory) from None
+            if died_of == -signal.SIGXCPU:
+                raise self._over_time(program, seconds, render_bound) from None
+            raise BrokenPipeError from None  # died of something else: try a fresh child
         except OverflowError as size:
             raise BudgetExceeded(
                 f"the results of the jq program `{program}` are {size} bytes, more than the "
@@ -129,7 +162,7 @@ class JqPool:
             ) from None
         finally:
             self._release(child, healthy)
-        return self._results(answer, program, budget.jq_memory)
+        return answer
 
     def _results(self, answer: Any, program: str, memory: int) -> list[Any]:
         status, payload = answer
