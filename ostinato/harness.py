@@ -1,7 +1,8 @@
 """Driving the real services from tests and benchmarks: deploy, request, watch the topics.
 
-A `Watcher` thread reads `executions` and `logs` from the beginning for the whole session
-and keeps a view of every execution; tests wait on conditions with deadlines.
+A `Watcher` thread follows `executions` and `logs` from the beginning for the whole session
+(through the one `Follower`) and keeps a view of every execution; tests wait on conditions
+with deadlines.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
@@ -21,6 +22,7 @@ from ostinato.flow.inputs import type_inputs as _type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import BusClient, new_execution_id
 from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.follower import Follower
 from ostinato.storage import LocalStorage, input_file_uri_path
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
@@ -71,26 +73,19 @@ class Watcher:
                 self._changed.wait(min(remaining, 0.5))
 
     def _follow(self) -> None:
-        consumer = Consumer(self.settings.consumer(None, **{"enable.partition.eof": False}))
-        assignment = []
-        for topic in ("executions", "logs"):
-            name = self.settings.topic(topic)
-            partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
-            assignment += [TopicPartition(name, p, 0) for p in partitions]
-        consumer.assign(assignment)
+        follower = Follower.of_topics(self.settings, ("executions", "logs"))
         try:
             while not self._stop.is_set():
-                messages = consumer.consume(500, 0.05)
-                if not messages:
+                records = follower.poll(500, 0.05)
+                if not records:
                     continue
                 with self._changed:
-                    for message in messages:
-                        value = message.value()
-                        if message.error() is None and value is not None:
-                            self._read(value)
+                    for received in records:
+                        if received.value is not None:
+                            self._read(received.value)
                     self._changed.notify_all()
         finally:
-            consumer.close()
+            follower.close()
 
     def _read(self, value: bytes) -> None:
         try:
