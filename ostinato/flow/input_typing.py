@@ -100,6 +100,8 @@ def type_one(
                 return json.loads(value)
             except ValueError:
                 raise expected(type_, value) from None
+            except RecursionError:
+                raise InvalidValue("it is nested too deeply") from None
         return plain(value)
     if type_ == "YAML":
         if isinstance(value, str):
@@ -107,6 +109,8 @@ def type_one(
                 return plain(load_yaml(value))
             except YamlTooLarge as exc:
                 raise InvalidValue(str(exc.problem)) from None
+            except RecursionError:
+                raise InvalidValue("it is nested too deeply") from None
             except yaml.YAMLError:
                 raise expected(type_, value) from None
         return plain(value)

@@ -66,3 +66,12 @@ def test_validator_with_a_backreference_is_refused_at_deploy_naming_the_pattern(
     with pytest.raises(ValidationError) as caught:
         Input.model_validate({"id": "twice", "type": "STRING", "validator": "(a)\\1"})
     assert "`(a)\\1` uses a backreference" in str(caught.value)
+
+
+@pytest.mark.parametrize("type_, text", [("JSON", "[" * 100_000 + "]" * 100_000),
+                                         ("YAML", "[" * 100_000 + "]" * 100_000)])
+def test_deeply_nested_inputs_are_refused_by_name(type_: str, text: str) -> None:
+    declaration = Input.model_validate({"id": "deep", "type": type_})
+    with pytest.raises(InputError) as caught:
+        type_inputs([declaration], {"deep": text})
+    assert "Invalid input for `deep`, it is nested too deeply" in str(caught.value)
