@@ -21,6 +21,7 @@ from ostinato.execution.model import Execution, TaskRun
 from ostinato.flow.model import Flow
 from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics
+from ostinato.storage.scope import LINKS_VARIABLE, execution_file_links
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
@@ -154,8 +155,11 @@ class Emitter:
         codec = self.codec
         if isinstance(effect, interpret.ToWorker):
             command = effect.command
+            variables = worker_variables(command.task, command.variables)
+            # the executions whose files it may read (ostinato/storage/scope.py)
+            variables[LINKS_VARIABLE] = execution_file_links(execution, children="outputs" in variables)
             record = rec.worker_task_record(
-                replace(command, variables=worker_variables(command.task, command.variables)),
+                replace(command, variables=variables),
                 namespace=execution.namespace, flow_id=execution.flow_id, at=event.at,
                 tenant_id=execution.tenant_id, event_id=self.new_id())
             staged.send("worker-tasks", execution.id, "WorkerTask", codec.encode("WorkerTask", record),

@@ -35,6 +35,7 @@ from ostinato.kafka.producer import ConfirmingProducer, Delivery
 from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics, start_service_thread
 from ostinato.storage import LocalStorage
+from ostinato.storage.scope import LINKS_VARIABLE, ScopedStorage, scope_of
 from ostinato.tasks import RunContext, TaskOutcome, run_task
 from ostinato.tasks.base import LogLine, TaskKilled
 from ostinato.wire import records as rec
@@ -222,9 +223,10 @@ class WorkerService:
             if cancel.wait(seconds):
                 raise TaskKilled("Task stopped")
 
+        storage = self._scoped_storage(task)
         variables: dict[str, Any] = {**task.variables, "__secrets__": self.config.secrets,
-                                     "__read__": self._read}
-        context = RunContext(variables=variables, storage=self.storage, clock=utcnow, sleep=sleep,
+                                     "__read__": storage.read_text}
+        context = RunContext(variables=variables, storage=storage, clock=utcnow, sleep=sleep,
                              log_level=task.task.log_level, cancel_event=cancel)
         if task.task.timeout is None:
             return run_task(task.task, context)
@@ -240,8 +242,14 @@ class WorkerService:
         message = f"Task timed out after {task.task.timeout}"
         return TaskOutcome(StateType.FAILED, {}, [*context.logs, LogLine("ERROR", message, utcnow())], [])
 
-    def _read(self, uri: str) -> str:
-        return self.storage.get(uri).decode()
+    def _scoped_storage(self, task: rec.WorkerTask) -> ScopedStorage:
+        """The storage as this task's execution may use it: it reads its namespace's files and
+        its linked executions' (the links come from the executor with the task), writes only
+        under its own folder (ostinato/storage/scope.py)."""
+        links = task.variables.get(LINKS_VARIABLE)
+        scope = scope_of(task.namespace, task.flow_id, task.execution_id,
+                         links if isinstance(links, dict) else None)
+        return ScopedStorage(self.storage, scope)
 
     def _send_logs(self, task: rec.WorkerTask, lines: list[LogLine]) -> list[Delivery]:
         """Produce the log lines; their deliveries, to confirm before the offset is committed."""
