@@ -196,3 +196,19 @@ def execution_file_links(execution: Any, *, children: bool = True) -> dict[str, 
         child_ids = [run.progress.child_execution_id for run in execution.task_run_list
                      if run.progress.child_execution_id]
     return file_links(execution.trigger, child_ids)
+
+
+def out_of_scope_inputs(file_inputs: Iterable[str], given: Mapping[str, Any],
+                        scope: FileScope) -> list[str]:
+    """An error for each FILE input given as a `kestra://` URI the execution may not read
+    (refused where inputs are received, rather than when a task first reads it)."""
+    errors = []
+    for input_id in file_inputs:
+        value = given.get(input_id)
+        if not (isinstance(value, str) and value.startswith(SCHEME)):
+            continue
+        try:
+            scope.check(value)
+        except (FileOutOfScope, ValueError) as error:
+            errors.append(f"Invalid input for `{input_id}`: {error}")
+    return errors

@@ -18,6 +18,7 @@ from ostinato.flow.inputs import Input, InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
 from ostinato.storage import input_file_uri_path
+from ostinato.storage.scope import ExecutionRef, FileScope, out_of_scope_inputs
 from services.api.context import Api, tenant_id_of
 from services.api.errors import ApiError, not_found
 from services.api.kestra_json import execution_json
@@ -139,7 +140,9 @@ async def typed_form(api: Api, request: Request, declared: list[Input], namespac
     """The form's fields and files typed as `declared`; 422 naming each bad input. Files go
     to internal storage under the execution (`<prefix>/<input id>/<file name>`)."""
     given, uploads = await _read_form(request)
-    errors = _text_for_files(declared, given, uploads)
+    errors = _text_for_files(declared, given, uploads) + out_of_scope_inputs(
+        [i.id for i in declared if i.type == "FILE"], given,
+        FileScope(ExecutionRef(namespace, flow_id, execution_id)))
     if errors:
         raise ApiError(422, "Invalid inputs", errors)
 
