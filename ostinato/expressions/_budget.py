@@ -91,6 +91,42 @@ def check_size(value: Any, what: str) -> Any:
     return value
 
 
+def check_written_size(value: Any) -> None:
+    """Refuse a container whose JSON text (shared parts written out each time) would be
+    longer than the render output limit; about one step per distinct container or item."""
+    cap = limits().render_max_output
+    sizes: dict[int, int] = {}
+
+    def size(item: Any) -> int:
+        if isinstance(item, str):
+            return len(item) + 3
+        if not isinstance(item, (list, tuple, dict)):
+            return 8
+        known = sizes.get(id(item))
+        if known is not None:
+            return known
+        total = 2
+        if isinstance(item, dict):
+            for key, child in item.items():
+                total += size(key) + size(child)
+                if total > cap:
+                    break
+        else:
+            for child in item:
+                total += size(child)
+                if total > cap:
+                    break
+        sizes[id(item)] = total
+        return total
+
+    written = size(value)
+    if written > cap:
+        raise ExpressionLimitError(
+            f"a value of more than {cap} characters once written as JSON "
+            f"(the limit, {SETTINGS['render_max_output']})"
+        )
+
+
 def check_product(left: Any, right: Any) -> None:
     """Refuse `left * right` when both are integers whose product could pass MAX_INT_BITS
     (checked before multiplying: one huge multiplication is C code nothing interrupts)."""

@@ -29,7 +29,9 @@ from ._values import finalize
 TEMPLATE_CACHE_SIZE = 4096
 #: Jinja filters that are not Pebble's and can allocate without bound from one argument
 #: (center(10**9), '%0999999999d'|format) or are not deterministic (random)
-_REMOVED_FILTERS = ("center", "format", "random", "pprint", "urlize", "wordwrap", "xmlattr")
+_REMOVED_FILTERS = (
+    "center", "format", "random", "pprint", "urlize", "wordwrap", "xmlattr", "tojson",
+)
 #: Jinja globals that are not Pebble's: text generators and mutable state
 _REMOVED_GLOBALS = ("lipsum", "cycler", "joiner", "namespace")
 

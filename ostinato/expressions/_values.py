@@ -10,6 +10,8 @@ from typing import Any
 
 from jinja2 import Undefined
 
+from ._budget import check_written_size
+
 
 def check_defined(value: Any) -> Any:
     """Fail with the undefined-variable error if ``value`` is an Undefined."""
@@ -56,8 +58,15 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
-    """Compact JSON, as Kestra's Jackson mapper writes it."""
+    """Compact JSON, as Kestra's Jackson mapper writes it.
+
+    A value built by a template can share one list many times over (`[x, x]`, nested):
+    its JSON would be exponentially larger than the value and json.dumps, being C code,
+    could not be stopped. So a container's written size is estimated first (linear in the
+    distinct containers) and refused over the render output limit."""
     check_defined(value)
+    if isinstance(value, (list, tuple, dict)):
+        check_written_size(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
