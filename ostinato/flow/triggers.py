@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from ostinato.flow.conditions import Condition, State
 from ostinato.flow.registry import TypeRegistry, UnknownType
 from ostinato.flow.tasks import ID_PATTERN, KestraModel, _check_duration
+from ostinato.sandbox.regex import RegexError, compile_regex
 
 CRON_NICKNAMES = frozenset(
     {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
@@ -186,9 +187,9 @@ class Filter(KestraModel):
             raise ValueError(f"a filter of type {self.type} needs `value`")
         if self.type == "REGEX" and isinstance(self.value, str) and "{{" not in self.value:
             try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"`value` is not a valid regular expression: {exc}") from None
+                compile_regex(self.value)  # the engine that will run it (RE2)
+            except RegexError as exc:
+                raise ValueError(f"`value` is not usable: {exc}") from None
         return self
 
 

@@ -8,7 +8,6 @@ Precondition windows live in a `PreconditionStore` the caller provides (and pers
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -22,6 +21,7 @@ from ostinato.flow.model import Flow
 from ostinato.flow.triggers import Filter, FlowTrigger, Preconditions, TimeWindow
 from ostinato.protocol import events as ev
 from ostinato.protocol.ids import derived_id
+from ostinato.sandbox import regex
 from ostinato.triggers.conditions import UnsupportedCondition, execution_context, matches
 
 TERMINAL = (StateType.SUCCESS, StateType.WARNING, StateType.FAILED, StateType.KILLED, StateType.CANCELLED)
@@ -229,7 +229,7 @@ def _filter(f: Filter, source: Execution, state: str, context: Mapping[str, Any]
         "IS_NOT_NULL": lambda: value is not None,
         "STARTS_WITH": lambda: str(value).startswith(str(target)),
         "ENDS_WITH": lambda: str(value).endswith(str(target)),
-        "REGEX": lambda: re.fullmatch(str(target), str(value)) is not None,
+        "REGEX": lambda: regex.fullmatch(str(target), str(value)),  # RE2: linear time
         "CONTAINS": lambda: str(target) in str(value),
     }
     return bool(checks[f.type]())

@@ -75,3 +75,10 @@ def test_deeply_nested_inputs_are_refused_by_name(type_: str, text: str) -> None
     with pytest.raises(InputError) as caught:
         type_inputs([declaration], {"deep": text})
     assert "Invalid input for `deep`, it is nested too deeply" in str(caught.value)
+
+
+def test_flow_trigger_regex_filter_runs_on_re2() -> None:
+    from ostinato.flow.triggers import Filter
+
+    with pytest.raises(ValidationError, match="uses a backreference"):
+        Filter.model_validate({"field": "NAMESPACE", "type": "REGEX", "value": "(a)\\1"})
