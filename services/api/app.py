@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 
 from ostinato.kafka.heartbeat import HeartbeatView
 from ostinato.management import Management
-from services.api.context import Api
-from services.api.errors import install_basic_auth, install_error_handlers
-from services.api.routes import bulk, control, create, executions, flows, logs, webhooks
+from ostinato.services.api.context import Api
+from ostinato.services.api.errors import install_basic_auth, install_error_handlers
+from ostinato.services.api.limits import BodyLimit
+from ostinato.services.api.routes import bulk, control, create, executions, flows, logs, webhooks
 
 SERVICES = ("executor", "worker", "scheduler", "api")
 
@@ -24,6 +25,11 @@ def create_app(api: Api, heartbeats: HeartbeatView | None = None,
                   docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.api = api
     install_error_handlers(app)
+    # innermost of the middlewares: authentication answers first, metrics count the 413s
+    limits = api.settings
+    app.add_middleware(BodyLimit, max_body=limits.max_body, max_upload=limits.max_upload,
+                       max_webhook_body=limits.max_webhook_body,
+                       max_json_depth=limits.max_json_depth)
     if management is not None:
         install_http_metrics(app, management)
     if api.settings.basic_auth is not None:

@@ -14,10 +14,10 @@ from ostinato.kafka.heartbeat import HeartbeatView
 from ostinato.management import Management, StandardMetrics, start_service_thread
 from ostinato.storage import LocalStorage
 from ostinato.wire.codec import Codec
-from services.api.app import create_app
-from services.api.context import Api, ApiSettings, AsyncProducer
-from services.api.view import ExecutionView
-from services.common import serve
+from ostinato.services.api.app import create_app
+from ostinato.services.api.context import Api, ApiSettings, AsyncProducer
+from ostinato.services.api.view import ExecutionView
+from ostinato.services.common import serve
 
 
 def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management_port: int,
@@ -49,6 +49,7 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
         server.should_exit = True
         thread.join(timeout=10)
         api.producer.close()
+        api.cpu.close()
         api.writer.close()
         view.stop()
         flows.stop()

@@ -8,9 +8,9 @@ import time
 from typing import Any, AsyncIterator
 
 from ostinato.execution.model import Execution
-from services.api.context import Api
-from services.api.kestra_json import execution_json, level_at_least
-from services.api.view import Subscription, execution_key, logs_key
+from ostinato.services.api.context import Api
+from ostinato.services.api.kestra_json import execution_json, level_at_least
+from ostinato.services.api.view import Subscription, execution_key, logs_key
 
 #: a comment line sent when nothing happened for this long, so a gone client is noticed
 KEEPALIVE_SECONDS = 10.0

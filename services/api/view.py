@@ -31,7 +31,7 @@ from ostinato.management import start_service_thread
 from ostinato.store.view import ViewBatch, ViewStore, log_key
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
-from services.api.kestra_json import execution_json, log_json, summary_of_header
+from ostinato.services.api.kestra_json import execution_json, log_json, summary_of_header
 
 log = get_logger(component="api-view")
 

@@ -9,25 +9,49 @@ sends, and the answer is `{"count": N}`. The body is a JSON list of execution id
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Depends, Request
 
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
 from ostinato.kafka.client import new_execution_id
-from services.api.context import Api
-from services.api.errors import ApiError
-from services.api.routes.common import api_of, now
-from services.api.routes.control import RESTARTABLE, delete_finished
+from ostinato.services.api.context import Api
+from ostinato.services.api.errors import ApiError
+from ostinato.services.api.routes.common import api_of, now
+from ostinato.services.api.routes.control import RESTARTABLE, delete_finished
 
 router = APIRouter(tags=["Executions"])
 
 #: why an execution cannot take an operation; None when it can
 Refusal = Callable[[Execution], str | None]
-IDS = Body(..., description="The execution ids", examples=[["2kFnzNKh2C1R7tfrQ0NzNz"]])
+#: the OpenAPI body of every bulk operation: a JSON list of execution ids
+IDS_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "array", "items": {"type": "string"}, "description": "The execution ids"},
+    "example": ["2kFnzNKh2C1R7tfrQ0NzNz"]}}}}
+
+
+def _ids_of(body: bytes) -> list[str]:
+    """The JSON list of ids of a body; 422 when it is not one."""
+    try:
+        ids = json.loads(body)
+    except ValueError as error:
+        raise ApiError(422, "Invalid request", [f"body: not JSON ({error})"]) from None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ApiError(422, "Invalid request", ["body: a JSON list of execution ids is expected"])
+    return ids
+
+
+async def execution_ids(request: Request) -> list[str]:
+    """The body's execution ids, parsed off the event loop (the body is capped and its
+    depth checked by services.api.limits as it arrives)."""
+    return await api_of(request).cpu.run(_ids_of, await request.body())
+
+
+IDS = Depends(execution_ids)
 
 
 def _unless_finished(execution: Execution) -> str | None:
@@ -71,7 +95,7 @@ def _count(executions: list[Execution]) -> dict[str, Any]:
     return {"count": len(executions)}
 
 
-@router.delete("/executions/by-ids", summary="Delete finished executions, with their logs and "
+@router.delete("/executions/by-ids", openapi_extra=IDS_BODY, summary="Delete finished executions, with their logs and "
                "(unless deleteStorage=false) their files")
 async def delete_by_ids(request: Request, ids: list[str] = IDS, deleteStorage: bool = True,  # noqa: N803
                         includeNonTerminated: bool = False) -> Any:  # noqa: N803
@@ -94,25 +118,25 @@ async def _each(request: Request, ids: list[str], operation: str, refusal: Refus
     return _count(executions)
 
 
-@router.delete("/executions/kill/by-ids", summary="Kill executions that have not finished")
+@router.delete("/executions/kill/by-ids", openapi_extra=IDS_BODY, summary="Kill executions that have not finished")
 async def kill_by_ids(request: Request, ids: list[str] = IDS) -> Any:
     return await _each(request, ids, "kill", _unless_running,
                        lambda execution: ev.Kill(str(uuid.uuid4()), now(), execution.id))
 
 
-@router.post("/executions/restart/by-ids", summary="Restart FAILED or KILLED executions")
+@router.post("/executions/restart/by-ids", openapi_extra=IDS_BODY, summary="Restart FAILED or KILLED executions")
 async def restart_by_ids(request: Request, ids: list[str] = IDS) -> Any:
     return await _each(request, ids, "restart", _unless_failed,
                        lambda execution: ev.Restart(str(uuid.uuid4()), now(), execution.id))
 
 
-@router.post("/executions/resume/by-ids", summary="Resume PAUSED executions (without inputs)")
+@router.post("/executions/resume/by-ids", openapi_extra=IDS_BODY, summary="Resume PAUSED executions (without inputs)")
 async def resume_by_ids(request: Request, ids: list[str] = IDS) -> Any:
     return await _each(request, ids, "resume", _unless_paused,
                        lambda execution: ev.Resume(str(uuid.uuid4()), now(), execution.id))
 
 
-@router.post("/executions/replay/by-ids", summary="Replay finished executions, each as a new "
+@router.post("/executions/replay/by-ids", openapi_extra=IDS_BODY, summary="Replay finished executions, each as a new "
              "execution with the same inputs")
 async def replay_by_ids(request: Request, ids: list[str] = IDS) -> Any:
     return await _each(request, ids, "replay", _unless_finished,

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import Request
 
 from ostinato.execution.model import Execution
-from services.api.context import DEFAULT_TENANT, Api
-from services.api.errors import ApiError, not_found
-from services.api.streams import find_execution
+from ostinato.services.api.context import DEFAULT_TENANT, Api
+from ostinato.services.api.errors import ApiError, not_found
+from ostinato.services.api.streams import find_execution
 
 #: the OpenAPI body of the multipart endpoints (inputs as fields, files as file parts)
 FILE_BODY = {"requestBody": {"content": {"multipart/form-data": {"schema": {

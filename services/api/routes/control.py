@@ -17,11 +17,11 @@ from ostinato.flow.inputs import Input
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
 from ostinato.storage.base import execution_prefix
-from services.api.context import Api
-from services.api.errors import ApiError
-from services.api.kestra_json import execution_json
-from services.api.routes.common import FILE_BODY, api_of, existing_execution, now
-from services.api.routes.create import typed_form
+from ostinato.services.api.context import Api
+from ostinato.services.api.errors import ApiError
+from ostinato.services.api.kestra_json import execution_json
+from ostinato.services.api.routes.common import FILE_BODY, api_of, existing_execution, now
+from ostinato.services.api.routes.create import typed_form
 
 router = APIRouter(tags=["Executions"])
 

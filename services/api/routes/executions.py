@@ -14,14 +14,14 @@ from fastapi.responses import StreamingResponse
 
 from ostinato.execution.model import Execution, iso
 from ostinato.storage.base import execution_prefix, uri_path
-from services.api.context import Api, tenant_id_of
-from services.api.errors import ApiError, not_found
-from services.api.kestra_json import execution_json, flow_json
-from services.api.routes.common import (
+from ostinato.services.api.context import Api, tenant_id_of
+from ostinato.services.api.errors import ApiError, not_found
+from ostinato.services.api.kestra_json import execution_json, flow_json
+from ostinato.services.api.routes.common import (
     api_of, date_param, existing_execution, label_pairs, paged, tenant_of,
 )
-from services.api.streams import current_execution, follow_execution
-from services.api.view import execution_key
+from ostinato.services.api.streams import current_execution, follow_execution
+from ostinato.services.api.view import execution_key
 
 router = APIRouter(tags=["Executions"])
 

@@ -16,11 +16,12 @@ from fastapi.responses import JSONResponse
 from ostinato.flow.model import Flow
 from ostinato.flow.parser import FlowValidationError, parse_flow, validate_flow
 from ostinato.kafka.flow_writer import FlowWriteError
+from ostinato.sandbox.yaml_load import load_yaml
 from ostinato.wire.records import FlowRevision
-from services.api.context import Api, tenant_id_of
-from services.api.errors import ApiError, not_found
-from services.api.kestra_json import flow_json
-from services.api.routes.common import api_of, label_pairs, paged, tenant_of
+from ostinato.services.api.context import Api, tenant_id_of
+from ostinato.services.api.errors import ApiError, not_found
+from ostinato.services.api.kestra_json import flow_json
+from ostinato.services.api.routes.common import api_of, label_pairs, paged, tenant_of
 
 router = APIRouter(tags=["Flows"])
 
@@ -48,8 +49,8 @@ def _invalid(error: FlowValidationError) -> ApiError:
 
 
 async def _save(api: Api, source: str, tenant_id: str | None) -> dict[str, Any]:
-    try:
-        saved = await asyncio.to_thread(api.writer.save, source, tenant_id=tenant_id)
+    try:  # parsing is most of a save: on the parsing threads
+        saved = await api.cpu.run(api.writer.save, source, tenant_id=tenant_id)
     except FlowValidationError as error:
         raise _invalid(error) from None
     except FlowWriteError as error:
@@ -68,42 +69,43 @@ async def create_flow(request: Request, tenant: str = Depends(tenant_of)) -> Any
              "separated by `---`): every error with its path and line")
 async def validate_flows(request: Request, tenant: str = Depends(tenant_of)) -> Any:
     api = api_of(request)
+    text = await _text(request)
+    return await api.cpu.run(_validation_report, api, text, tenant)
+
+
+def _validation_report(api: Api, text: str, tenant: str) -> list[dict[str, Any]]:
+    """Kestra's validation items of every document of `text` (CPU-bound: off the loop)."""
     out = []
-    for index, source in enumerate(_documents(await _text(request))):
+    for index, source in enumerate(_documents(text)):
         errors = validate_flow(source)
         item: dict[str, Any] = {"index": index, "outdated": False, "deprecationPaths": [],
                                 "warnings": [], "infos": []}
-        ids = _ids(source)
+        data = _mapping(source)
+        ids = _ids(data)
         item.update(ids)
         if errors:
             item["constraints"] = "\n".join(str(e) for e in errors)
             item["details"] = [str(e) for e in errors]
         elif ids.get("namespace") and ids.get("flow"):
             latest = api.flows.latest_revision(ids["namespace"], ids["flow"], tenant_id_of(tenant))
-            sent = _revision_of(source)
-            if sent is not None:
+            sent = data.get("revision")
+            if isinstance(sent, int):
                 item["outdated"] = sent != (latest.revision if latest else 0) + 1
         out.append(item)
     return out
 
 
-def _ids(source: str) -> dict[str, str]:
+def _mapping(source: str) -> dict[str, Any]:
+    """The document as a mapping (empty if it is not one), loaded with the YAML budget."""
     try:
-        data = yaml.safe_load(source)
-    except yaml.YAMLError:
+        data = load_yaml(source)
+    except (yaml.YAMLError, RecursionError):
         return {}
-    if not isinstance(data, dict):
-        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _ids(data: dict[str, Any]) -> dict[str, str]:
     return {k: str(data[f]) for k, f in (("flow", "id"), ("namespace", "namespace")) if f in data}
-
-
-def _revision_of(source: str) -> int | None:
-    try:
-        data = yaml.safe_load(source)
-    except yaml.YAMLError:
-        return None
-    value = data.get("revision") if isinstance(data, dict) else None
-    return value if isinstance(value, int) else None
 
 
 @router.post("/flows/bulk", openapi_extra=YAML_BODY,
@@ -178,19 +180,7 @@ async def update_namespace(request: Request, namespace: str, delete: bool = True
 
 async def _update_many(request: Request, namespace: str | None, delete: bool, tenant: str) -> Any:
     api = api_of(request)
-    sources = _documents(await _text(request))
-    parsed: list[tuple[str, Flow]] = []
-    details: list[str] = []
-    for index, source in enumerate(sources):
-        try:
-            flow = parse_flow(source)
-        except FlowValidationError as error:
-            details += [f"flow {index}: {e}" for e in error.errors]
-            continue
-        if namespace is not None and flow.namespace != namespace:
-            details.append(f"flow {index}: namespace `{flow.namespace}` is not `{namespace}`, "
-                           "the namespace being updated")
-        parsed.append((source, flow))
+    parsed, details = await api.cpu.run(_parse_all, await _text(request), namespace)
     seen: set[tuple[str, str]] = set()
     for _, flow in parsed:
         if (flow.namespace, flow.id) in seen:
@@ -210,6 +200,23 @@ async def _update_many(request: Request, namespace: str | None, delete: bool, te
     for source, _ in parsed:
         out.append(await _save(api, source, tenant_id))
     return out
+
+
+def _parse_all(text: str, namespace: str | None) -> tuple[list[tuple[str, Flow]], list[str]]:
+    """Each document of `text` with its flow, and every error (CPU-bound: off the loop)."""
+    parsed: list[tuple[str, Flow]] = []
+    details: list[str] = []
+    for index, source in enumerate(_documents(text)):
+        try:
+            flow = parse_flow(source)
+        except FlowValidationError as error:
+            details += [f"flow {index}: {e}" for e in error.errors]
+            continue
+        if namespace is not None and flow.namespace != namespace:
+            details.append(f"flow {index}: namespace `{flow.namespace}` is not `{namespace}`, "
+                           "the namespace being updated")
+        parsed.append((source, flow))
+    return parsed, details
 
 
 @router.get("/flows/{namespace}/{flow_id}", summary="A flow (latest revision, or `revision`); "
@@ -243,7 +250,7 @@ async def update_flow(request: Request, namespace: str, flow_id: str,
         raise not_found(f"Flow {namespace}.{flow_id} not found")
     source = await _text(request)
     try:
-        flow = parse_flow(source)
+        flow = await api.cpu.run(parse_flow, source)
     except FlowValidationError as error:
         raise _invalid(error) from None
     if (flow.namespace, flow.id) != (namespace, flow_id):

@@ -7,10 +7,10 @@ from typing import Any, Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from services.api.errors import ApiError
-from services.api.kestra_json import LEVELS, level_at_least, log_text
-from services.api.routes.common import api_of
-from services.api.streams import follow_logs
+from ostinato.services.api.errors import ApiError
+from ostinato.services.api.kestra_json import LEVELS, level_at_least, log_text
+from ostinato.services.api.routes.common import api_of
+from ostinato.services.api.streams import follow_logs
 
 router = APIRouter(tags=["Logs"])
 
