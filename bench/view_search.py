@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from ostinato.store.view import ViewBatch, ViewStore
-from services.api.routes.common import paged
-from services.api.routes.executions import SORT_FIELDS, Filters
+from ostinato.services.api.routes.common import paged
+from ostinato.services.api.routes.executions import SORT_FIELDS, Filters
 
 
 def fill(store: ViewStore, count: int) -> None:

@@ -86,9 +86,9 @@ def _secrets() -> dict[str, str]:
 @wraps_kwargs
 def executor(kwargs: dict[str, Any]) -> None:
     """Run the executor: applies events to executions and decides what comes next."""
-    from services.executor.main import main
-    from services.executor.retention import Retention
-    from services.executor.service import ExecutorConfig
+    from ostinato.services.executor.main import main
+    from ostinato.services.executor.retention import Retention
+    from ostinato.services.executor.service import ExecutorConfig
 
     kafka = _service_settings("executor", kwargs)
     config = ExecutorConfig(
@@ -112,8 +112,8 @@ def executor(kwargs: dict[str, Any]) -> None:
 @wraps_kwargs
 def worker(kwargs: dict[str, Any]) -> None:
     """Run a worker: runs runnable tasks from the worker-tasks topic."""
-    from services.worker.main import main
-    from services.worker.service import WorkerConfig
+    from ostinato.services.worker.main import main
+    from ostinato.services.worker.service import WorkerConfig
 
     kafka = _service_settings("worker", kwargs)
     storage = kwargs["storage_dir"] or kwargs["data_dir"] / "storage"
@@ -132,7 +132,7 @@ def worker(kwargs: dict[str, Any]) -> None:
 @wraps_kwargs
 def scheduler(kwargs: dict[str, Any]) -> None:
     """Run the scheduler: starts executions from trigger events (the `triggers` topic)."""
-    from services.scheduler.main import main
+    from ostinato.services.scheduler.main import main
 
     kafka = _service_settings("scheduler", kwargs)
     main(kafka, codec_of(kwargs), management_port=kwargs["management_port"],
@@ -157,8 +157,8 @@ def api(kwargs: dict[str, Any]) -> None:
     OSTINATO_API_MAX_WEBHOOK_BODY (bytes), OSTINATO_API_READ_WAIT (seconds),
     OSTINATO_API_RETENTION (an ISO-8601 duration: executions that ended longer ago are
     dropped from the view, with their logs; default: kept)."""
-    from services.api.context import ApiSettings
-    from services.api.main import main
+    from ostinato.services.api.context import ApiSettings
+    from ostinato.services.api.main import main
 
     kafka = _service_settings("api", kwargs)
     try:

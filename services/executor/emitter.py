@@ -25,10 +25,10 @@ from ostinato.storage.scope import LINKS_VARIABLE, execution_file_links
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
-from services.executor.admission import ended_record, flow_key
-from services.executor.limits import RecordTooLarge, check_record_size
-from services.executor.state import ExecutorState, instant, to_ms
-from services.executor.variables import worker_variables
+from ostinato.services.executor.admission import ended_record, flow_key
+from ostinato.services.executor.limits import RecordTooLarge, check_record_size
+from ostinato.services.executor.state import ExecutorState, instant, to_ms
+from ostinato.services.executor.variables import worker_variables
 
 log = get_logger(component="executor")
 

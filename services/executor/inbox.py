@@ -27,12 +27,12 @@ from ostinato.management import StandardMetrics
 from ostinato.store.executions import StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
-from services.executor.admission import flow_key
-from services.executor.emitter import Emitter, Sink
-from services.executor.limits import context_overflow, failed_for_context
-from services.executor.retention import Retention
-from services.executor.state import ExecutorState, Live
-from services.executor.waits import FlowWaits
+from ostinato.services.executor.admission import flow_key
+from ostinato.services.executor.emitter import Emitter, Sink
+from ostinato.services.executor.limits import context_overflow, failed_for_context
+from ostinato.services.executor.retention import Retention
+from ostinato.services.executor.state import ExecutorState, Live
+from ostinato.services.executor.waits import FlowWaits
 
 log = get_logger(component="executor")
 

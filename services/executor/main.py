@@ -8,9 +8,9 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.management import Management, StandardMetrics
 from ostinato.wire.codec import Codec
-from services.common import ready_when, serve
-from services.executor.admission import AdmissionOwner
-from services.executor.service import ExecutorConfig, ExecutorService
+from ostinato.services.common import ready_when, serve
+from ostinato.services.executor.admission import AdmissionOwner
+from ostinato.services.executor.service import ExecutorConfig, ExecutorService
 
 
 def main(kafka: KafkaSettings, codec: Codec, config: ExecutorConfig, *, management_port: int) -> None:

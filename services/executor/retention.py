@@ -25,7 +25,7 @@ from ostinato.logging import get_logger
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
-from services.executor.state import ExecutorState, finished_ms, to_ms
+from ostinato.services.executor.state import ExecutorState, finished_ms, to_ms
 
 log = get_logger(component="executor")
 

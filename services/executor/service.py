@@ -39,12 +39,12 @@ from ostinato.management import StandardMetrics
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
-from services.executor.emitter import Emitter, Sink
-from services.executor.inbox import InboxHandler
-from services.executor.limits import max_record_bytes
-from services.executor.retention import Retention, Sweeper
-from services.executor.state import ExecutorState
-from services.executor.waits import FlowWaits
+from ostinato.services.executor.emitter import Emitter, Sink
+from ostinato.services.executor.inbox import InboxHandler
+from ostinato.services.executor.limits import max_record_bytes
+from ostinato.services.executor.retention import Retention, Sweeper
+from ostinato.services.executor.state import ExecutorState
+from ostinato.services.executor.waits import FlowWaits
 
 log = get_logger(component="executor")
 

@@ -10,10 +10,10 @@ from ostinato.kafka.flow_table import FlowTable
 from ostinato.management import Management, StandardMetrics
 from ostinato.store.triggers import TriggerStore
 from ostinato.wire.codec import Codec
-from services.common import ready_when, serve
-from services.scheduler.flow_triggers import FlowTriggerWatcher, PreconditionOwner
-from services.scheduler.schedules import ScheduleTicker
-from services.scheduler.trigger_events import TriggerEventConsumer
+from ostinato.services.common import ready_when, serve
+from ostinato.services.scheduler.flow_triggers import FlowTriggerWatcher, PreconditionOwner
+from ostinato.services.scheduler.schedules import ScheduleTicker
+from ostinato.services.scheduler.trigger_events import TriggerEventConsumer
 
 
 def main(kafka: KafkaSettings, codec: Codec, *, management_port: int, data_dir: Path,

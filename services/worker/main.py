@@ -7,8 +7,8 @@ import threading
 from ostinato.kafka.config import KafkaSettings
 from ostinato.management import Management, StandardMetrics
 from ostinato.wire.codec import Codec
-from services.common import ready_when, serve
-from services.worker.service import WorkerConfig, WorkerService
+from ostinato.services.common import ready_when, serve
+from ostinato.services.worker.service import WorkerConfig, WorkerService
 
 
 def main(kafka: KafkaSettings, codec: Codec, config: WorkerConfig, *, management_port: int) -> None:

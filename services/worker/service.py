@@ -40,7 +40,7 @@ from ostinato.tasks import RunContext, TaskOutcome, run_task
 from ostinato.tasks.base import LogLine, TaskKilled
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
-from services.worker.commits import ContiguousOffsets, RecentAttempts
+from ostinato.services.worker.commits import ContiguousOffsets, RecentAttempts
 
 log = get_logger(component="worker")
 

@@ -22,11 +22,11 @@ from ostinato.kafka.messages import Received
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import default_codec
-from services.executor.emitter import Emitter
-from services.executor.inbox import InboxHandler
-from services.executor.limits import RecordTooLarge, check_record_size, context_overflow
-from services.executor.state import ExecutorState
-from services.executor.waits import FlowWaits
+from ostinato.services.executor.emitter import Emitter
+from ostinato.services.executor.inbox import InboxHandler
+from ostinato.services.executor.limits import RecordTooLarge, check_record_size, context_overflow
+from ostinato.services.executor.state import ExecutorState
+from ostinato.services.executor.waits import FlowWaits
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FLOW = """

@@ -20,7 +20,7 @@ from ostinato.inprocess import InProcessRunner
 from ostinato.storage import LocalStorage
 from ostinato.tasks import RunContext, run_task
 from ostinato.wire import worker_task_from_record, worker_task_record
-from services.executor.variables import worker_variables
+from ostinato.services.executor.variables import worker_variables
 
 AT = datetime(2024, 1, 1, tzinfo=timezone.utc)
 FLOW = parse_flow("""

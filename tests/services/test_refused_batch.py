@@ -21,7 +21,7 @@ from ostinato.cli.stack import LocalStack
 from ostinato.harness import ServiceRunner
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.wire.codec import default_codec
-from services.executor.service import ExecutorConfig, ExecutorService
+from ostinato.services.executor.service import ExecutorConfig, ExecutorService
 from tests.services.test_failures import FAILOVER_TIMEOUT, _dead_letters, log_text
 
 

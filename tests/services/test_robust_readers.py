@@ -224,7 +224,7 @@ def test_a_flow_whose_source_no_longer_parses_stops_only_that_flow(
 
 def test_the_api_view_dead_letters_what_it_cannot_read_and_goes_on(
         stack: LocalStack, bus: ServiceRunner, tmp_path: Path) -> None:
-    from services.api.view import ExecutionView
+    from ostinato.services.api.view import ExecutionView
 
     settings = stack.settings()
     produce(settings, "executions", "broken", GARBAGE, partition=1)

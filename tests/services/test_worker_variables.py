@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ostinato.flow.tasks import Task
-from services.executor.variables import worker_variables
+from ostinato.services.executor.variables import worker_variables
 
 VARIABLES = {
     "flow": {"id": "f"}, "execution": {"id": "e"}, "task": {"id": "t"}, "taskrun": {"id": "r"},

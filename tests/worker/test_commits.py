@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from services.worker.commits import ContiguousOffsets, RecentAttempts
+from ostinato.services.worker.commits import ContiguousOffsets, RecentAttempts
 
 
 def test_nothing_is_committable_before_a_task_ends() -> None:
