@@ -119,11 +119,13 @@ class Flow(KestraModel):
 
     def task(self, task_id: str) -> Task:
         """The task with this id, wherever it is in the flow."""
-        return self._tasks_by_id[task_id]
+        # read the private store directly: pydantic's __getattr__ for private attributes
+        # costs about as much as the rest of a lookup, and the decider asks on every event
+        return self.__pydantic_private__["_tasks_by_id"][task_id]  # type: ignore[index]
 
     def parent_task_id(self, task_id: str) -> str | None:
         """The id of the flowable task that holds `task_id` (None at the top level)."""
-        return self._parent_of[task_id]
+        return self.__pydantic_private__["_parent_of"][task_id]  # type: ignore[index]
 
     def all_tasks(self) -> list[Task]:
         """Every task of the flow, depth first."""
