@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from confluent_kafka import Producer
+from ostinato.kafka.producer import ConfirmingProducer
 
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
@@ -117,7 +117,7 @@ class ServiceRunner:
         self.storage = LocalStorage(storage_dir)
         self.watcher = Watcher(settings, codec)
         self.flows: dict[tuple[str, str], Flow] = {}
-        self._producer = Producer(settings.producer())
+        self._producer = ConfirmingProducer(settings)
         #: the API's base URL when the stack runs one (webhook cases call it)
         self.api_url: str | None = None
 
@@ -126,7 +126,7 @@ class ServiceRunner:
         outlive the broker and retry a closed port until the process ends."""
         self.watcher.stop()
         self.client.close()
-        self._producer.flush(5)
+        self._producer.confirm_all(5)
 
     @property
     def now(self) -> datetime:
@@ -161,9 +161,8 @@ class ServiceRunner:
 
     def send(self, event: ev.Event) -> None:
         name, record = rec.event_to_record(event)
-        self._producer.produce(self.settings.topic("executor"), key=event.execution_id.encode(),
-                               value=self.codec.encode(name, record))
-        self._producer.flush(10)
+        self._producer.send_and_confirm("executor", event.execution_id,
+                                        self.codec.encode(name, record), timeout=10)
 
     def run(self, flow: Flow, inputs: dict[str, Any] | None = None, *,
             labels: dict[str, Any] | None = None, type_inputs: bool = True,

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from confluent_kafka import Producer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ostinato.kafka.producer import ConfirmingProducer, DeliveryFailed
 from ostinato.cli.api_client import ApiClient, exit_on_api_error
 from ostinato.cli.options import (
     api_client_of,
@@ -42,11 +42,11 @@ def _send(kwargs: dict[str, Any], event: ev.Event) -> None:
     assert settings is not None
     codec = codec_of(kwargs)
     name, record = rec.event_to_record(event)
-    producer = Producer(settings.producer())
-    producer.produce(settings.topic("executor"), key=event.execution_id.encode(),
-                     value=codec.encode(name, record))
-    if producer.flush(10):
-        click.echo("the request could not be delivered to Kafka", err=True)
+    try:
+        ConfirmingProducer(settings).send_and_confirm(
+            "executor", event.execution_id, codec.encode(name, record), timeout=10)
+    except DeliveryFailed as error:
+        click.echo(f"the request could not be delivered to Kafka: {error}", err=True)
         sys.exit(1)
 
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import click
-from confluent_kafka import Producer
 
+from ostinato.kafka.producer import ConfirmingProducer, DeliveryFailed
 from ostinato.cli.options import codec_of, kafka_options, kafka_settings, wraps_kwargs
 from ostinato.flow.inputs import type_inputs
 from ostinato.flow.parser import parse_flow
@@ -57,7 +57,8 @@ def backfill(kwargs: dict[str, Any]) -> None:
     start, end = _instant(kwargs["start"]), _instant(kwargs["end"])
     if end < start:
         raise click.BadParameter("--end is before --start", param_hint="--end")
-    producer = Producer(settings.producer())
+    producer = ConfirmingProducer(settings)
+    deliveries = []
     now = datetime.now(timezone.utc)
     count = 0
     # an occurrence exactly at --start belongs to the range: look from just before it
@@ -67,11 +68,14 @@ def backfill(kwargs: dict[str, Any]) -> None:
         request = request_for(flow, schedule, moment, now,
                               lambda f, inputs: type_inputs(f.inputs, inputs), backfill=True)
         name, value = rec.event_to_record(request)
-        producer.produce(settings.topic("executor"), key=request.execution_id.encode(),
-                         value=codec.encode(name, value))
-        producer.poll(0)
+        deliveries.append(producer.produce("executor", request.execution_id,
+                                           codec.encode(name, value)))
         count += 1
-    producer.flush(30)
+    try:
+        producer.confirm(deliveries, timeout=30)
+    except DeliveryFailed as error:
+        click.echo(f"the backfill could not be delivered to Kafka: {error}", err=True)
+        sys.exit(1)
     click.echo(f"{count} occurrences of {flow.uid} / {schedule.id} requested "
                f"from {start.isoformat()} to {end.isoformat()}")
 
