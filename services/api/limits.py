@@ -40,8 +40,8 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, what: str, limit: int, setting: str, size: int | None = None) -> None:
         amount = f"is {size} bytes, more than" if size is not None else "is more than"
-        super().__init__(413, f"The {what} {amount} the {describe_bytes(limit)} accepted "
-                              f"({setting})")
+        super().__init__(413, f"The {what} {amount} the {describe_bytes(limit)} ({limit} bytes) "
+                              f"accepted ({setting})")
 
 
 class TooDeep(HTTPException):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from ostinato.services.common import serve
 
 def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management_port: int,
          data_dir: Path, storage_dir: Path, settings: ApiSettings) -> None:
+    # parsing runs on threads beside the event loop: hand the GIL over every 1 ms rather
+    # than 5 ms so that the loop (and /health) waits less behind a long parse
+    sys.setswitchinterval(0.001)
+
     def loop(stop: threading.Event, management: Management, metrics: StandardMetrics) -> None:
         heartbeats = HeartbeatView(kafka, codec)
         heartbeats.start()

@@ -198,7 +198,9 @@ async def typed_form(api: Api, request: Request, declared: list[Input], namespac
         return api.storage.put(path, data)
 
     def typed() -> dict[str, Any]:
-        errors = _text_for_files(declared, given, uploads)
+        errors = _text_for_files(declared, given, uploads) + out_of_scope_inputs(
+            [i.id for i in declared if i.type == "FILE"], given,
+            FileScope(ExecutionRef(namespace, flow_id, execution_id)))
         errors += _too_deep(declared, given, api.settings.max_json_depth)
         if errors:
             raise ApiError(422, "Invalid inputs", errors)
