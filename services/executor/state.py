@@ -22,6 +22,7 @@ from ostinato.logging import get_logger
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
+from ostinato.services.executor.limits import ContextMeter, ContextSize
 
 log = get_logger(component="executor")
 
@@ -57,10 +58,17 @@ class Live:
     #: task run id -> the values object last written as its TaskRunValues record (a new
     #: object, not an equal one, means they were rendered again: compared with `is`)
     values_written: dict[str, Any] = field(default_factory=dict)
+    #: measures its context (inputs, trigger, labels, outputs), not its records
+    context: ContextMeter = field(default_factory=ContextMeter)
 
     @property
     def size(self) -> int:
+        """Bytes of its stored records, bookkeeping included: not its context (invariant 4)."""
         return sum(self.sizes.values())
+
+    def context_size(self, *, excluding: str | None = None) -> ContextSize:
+        """Its context, the outputs of task run `excluding` left out."""
+        return self.context.measure(self.execution, excluding=excluding)
 
 
 class ExecutorState:

@@ -24,7 +24,8 @@ from ostinato.wire import records as rec
 from ostinato.wire.codec import default_codec
 from ostinato.services.executor.emitter import Emitter
 from ostinato.services.executor.inbox import InboxHandler
-from ostinato.services.executor.limits import RecordTooLarge, check_record_size, context_overflow
+from ostinato.services.executor.limits import (
+    ContextSize, RecordTooLarge, check_record_size, context_overflow)
 from ostinato.services.executor.state import ExecutorState
 from ostinato.services.executor.waits import FlowWaits
 
@@ -153,8 +154,8 @@ def test_a_record_too_large_fails_its_execution_and_writes_nothing_else_of_the_d
 
 def test_the_context_limit_names_both_sizes_and_the_limit() -> None:
     result = ev.WorkerTaskResult("e1", AT, "exec-1", "run-1", 1, "SUCCESS", outputs={"v": "x" * 600})
-    assert context_overflow(result, context_size=100, limit=1000) is None
-    message = context_overflow(result, context_size=500, limit=1000)
+    assert context_overflow(result, ContextSize(100, 0), limit=1000) is None
+    message = context_overflow(result, ContextSize(400, 100), limit=1000)
     assert message is not None
     assert "over the context limit of 1000 bytes" in message and "internal storage" in message
     sizes = [int(word) for word in message.split() if word.isdigit()]
