@@ -16,6 +16,9 @@ import pytest
 
 from ostinato.broker import free_port
 from ostinato.cli.stack import ServiceProcess
+from ostinato.flow.labels import label_errors
+from ostinato.services.api.context import ApiSettings
+from ostinato.services.api.limits import JsonDepth, too_deep
 from tests.api.conftest import ApiServer, wait_until_serving
 from tests.api.helpers import YAML, deploy, state_is, wait_execution
 
@@ -300,3 +303,43 @@ def test_the_webhook_cap_is_the_same_mechanism(api: ApiServer, small: str) -> No
     assert "OSTINATO_API_MAX_WEBHOOK_BODY" in over.json()["message"]
     assert "2 KiB" in over.json()["message"]
     healthy_and_runs(small)
+
+
+def test_a_webhook_request_over_the_message_size_answers_413(api: ApiServer) -> None:
+    deploy(api, HOOKED)
+    body = {"blob": "z" * 1_000_000}  # under the 1 MiB webhook cap, over one Kafka message
+    answer = api.http.post(api.url(f"/executions/webhook/{NAMESPACE}/hooked/hostile-key"), json=body)
+    assert answer.status_code == 413, answer.text[:300]
+    assert "1000000 bytes" in answer.json()["message"], answer.json()["message"]
+    healthy_and_runs(api.base_url)
+
+
+# ---------------------------------------------------------------- the pure rules
+
+def test_json_depth_ignores_brackets_in_strings_and_spans_chunks() -> None:
+    scanner = JsonDepth(3)
+    assert not scanner.feed(b'{"a": "[[[[{{{{\\"[[[["')
+    assert not scanner.feed(b', "b": [[1]]')
+    assert scanner.depth == 1
+    assert scanner.feed(b', "c": [[[')  # 1 + 3 > 3
+    assert not too_deep("[" * 128 + "]" * 128, 128)
+    assert too_deep("[" * 129, 128)
+
+
+def test_label_rule() -> None:
+    assert label_errors({"team": "data", "ü": "ok"}) == []
+    assert label_errors({"system.correlationId": "x"}, allow_system=True) == []
+    (reserved,) = label_errors({"system.correlationId": "x"})
+    assert "`system.correlationId`" in reserved and "reserved" in reserved
+    (control,) = label_errors({"a\tb": "v"})
+    assert "U+0009" in control
+    assert len(label_errors({str(i): "v" for i in range(101)})) == 1
+    assert label_errors({" ": "v"})
+
+
+def test_an_inputs_budget_over_the_context_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match="OSTINATO_CONTEXT_LIMIT"):
+        ApiSettings.from_env({"OSTINATO_API_MAX_INPUTS": str(2 << 20)})
+    with pytest.raises(ValueError, match="OSTINATO_API_MAX_BODY"):
+        ApiSettings.from_env({"OSTINATO_API_MAX_BODY": "-1"})
+    assert ApiSettings.from_env({}).max_body == 4 << 20

@@ -95,8 +95,9 @@ def _count(executions: list[Execution]) -> dict[str, Any]:
     return {"count": len(executions)}
 
 
-@router.delete("/executions/by-ids", openapi_extra=IDS_BODY, summary="Delete finished executions, with their logs and "
-               "(unless deleteStorage=false) their files")
+@router.delete("/executions/by-ids", openapi_extra=IDS_BODY,
+               summary="Delete finished executions, with their logs and "
+                       "(unless deleteStorage=false) their files")
 async def delete_by_ids(request: Request, ids: list[str] = IDS, deleteStorage: bool = True,  # noqa: N803
                         includeNonTerminated: bool = False) -> Any:  # noqa: N803
     if includeNonTerminated:
@@ -118,26 +119,29 @@ async def _each(request: Request, ids: list[str], operation: str, refusal: Refus
     return _count(executions)
 
 
-@router.delete("/executions/kill/by-ids", openapi_extra=IDS_BODY, summary="Kill executions that have not finished")
+@router.delete("/executions/kill/by-ids", openapi_extra=IDS_BODY,
+               summary="Kill executions that have not finished")
 async def kill_by_ids(request: Request, ids: list[str] = IDS) -> Any:
     return await _each(request, ids, "kill", _unless_running,
                        lambda execution: ev.Kill(str(uuid.uuid4()), now(), execution.id))
 
 
-@router.post("/executions/restart/by-ids", openapi_extra=IDS_BODY, summary="Restart FAILED or KILLED executions")
+@router.post("/executions/restart/by-ids", openapi_extra=IDS_BODY,
+             summary="Restart FAILED or KILLED executions")
 async def restart_by_ids(request: Request, ids: list[str] = IDS) -> Any:
     return await _each(request, ids, "restart", _unless_failed,
                        lambda execution: ev.Restart(str(uuid.uuid4()), now(), execution.id))
 
 
-@router.post("/executions/resume/by-ids", openapi_extra=IDS_BODY, summary="Resume PAUSED executions (without inputs)")
+@router.post("/executions/resume/by-ids", openapi_extra=IDS_BODY,
+             summary="Resume PAUSED executions (without inputs)")
 async def resume_by_ids(request: Request, ids: list[str] = IDS) -> Any:
     return await _each(request, ids, "resume", _unless_paused,
                        lambda execution: ev.Resume(str(uuid.uuid4()), now(), execution.id))
 
 
-@router.post("/executions/replay/by-ids", openapi_extra=IDS_BODY, summary="Replay finished executions, each as a new "
-             "execution with the same inputs")
+@router.post("/executions/replay/by-ids", openapi_extra=IDS_BODY,
+             summary="Replay finished executions, each as a new execution with the same inputs")
 async def replay_by_ids(request: Request, ids: list[str] = IDS) -> Any:
     return await _each(request, ids, "replay", _unless_finished,
                        lambda execution: ev.Replay(str(uuid.uuid4()), now(), execution.id,
