@@ -83,6 +83,10 @@ def _secrets() -> dict[str, str]:
 @click.option("--retention-sweep", envvar="OSTINATO_EXECUTOR_RETENTION_SWEEP", show_envvar=True,
               type=click.FloatRange(min=0.01), default=60.0, show_default=True,
               help="Seconds between two retention sweeps.")
+@click.option("--max-task-runs", envvar="OSTINATO_MAX_TASK_RUNS", show_envvar=True,
+              type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="The most task runs an execution may have: a ForEach whose values would "
+                   "pass it fails at once, naming the limit.")
 @wraps_kwargs
 def executor(kwargs: dict[str, Any]) -> None:
     """Run the executor: applies events to executions and decides what comes next."""
@@ -94,7 +98,8 @@ def executor(kwargs: dict[str, Any]) -> None:
     config = ExecutorConfig(
         data_dir=kwargs["data_dir"], context_limit=kwargs["context_limit"],
         flow_wait_seconds=kwargs["flow_wait"],
-        settings=Settings(envs=envs_from(os.environ), globals=_globals(kwargs["globals_file"])),
+        settings=Settings(envs=envs_from(os.environ), globals=_globals(kwargs["globals_file"]),
+                          max_task_runs=kwargs["max_task_runs"]),
         retention=None if kwargs["retention"] is None else Retention(
             keep=kwargs["retention"], every=kwargs["retention_sweep"]))
     main(kafka, codec_of(kwargs), config, management_port=kwargs["management_port"])

@@ -23,6 +23,9 @@ class Settings:
     envs: dict[str, str] = field(default_factory=dict)
     globals: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    #: the most task runs an execution may have (OSTINATO_MAX_TASK_RUNS): a ForEach whose
+    #: values would pass it fails at once, and a task run past it is created FAILED
+    max_task_runs: int = 10_000
 
 
 def envs_from(environ: dict[str, str] | Any) -> dict[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ostinato.decider.base import DeciderBase
 from ostinato.decider.context import task_context
 from ostinato.decider.flowables import FlowableFailure, flowable_for
-from ostinato.decider.plans import Identity
+from ostinato.decider.plans import Identity, enabled
 from ostinato.execution.model import Attempt, State, TaskRun
 from ostinato.execution.progress import Phase
 from ostinato.execution.states import KILLED_STATES, StateType
@@ -35,6 +35,10 @@ class Runs(DeciderBase):
         self._start_run(run, task)
 
     def _start_run(self, run: TaskRun, task: Task) -> None:
+        if len(self.ex.task_run_list) > self.settings.max_task_runs:
+            self.fail_run(run, too_many_task_runs(task, 1, len(self.ex.task_run_list) - 1,
+                                                  self.settings.max_task_runs))
+            return
         if task.run_if is not None:
             condition = str(task.run_if).lower() if isinstance(task.run_if, bool) else task.run_if
             try:
@@ -57,6 +61,11 @@ class Runs(DeciderBase):
             wait = flowable_for(task).begin(run, task, lambda value: self.render(run, task, value))
         except (ExpressionError, FlowableFailure) as error:
             self.fail_run(run, str(error))
+            return
+        coming = expected_children(run, task)
+        if len(self.ex.task_run_list) + coming > self.settings.max_task_runs:
+            self.fail_run(run, too_many_task_runs(task, coming, len(self.ex.task_run_list),
+                                                  self.settings.max_task_runs))
             return
         if wait is None:
             self.start_phase(run, Phase.TASKS)
@@ -105,3 +114,20 @@ class Runs(DeciderBase):
                 continue
             parent_id = run.parent_task_run_id
             self.child_ended(None if parent_id is None else ex.run(parent_id), run)
+
+
+def expected_children(run: TaskRun, task: Task) -> int:
+    """The task runs a ForEach (or EachSequential, EachParallel) will create directly: one
+    per value and task, known once its values are rendered; 0 for other flowables."""
+    values = run.progress.values
+    if values is None:
+        return 0
+    return len(values) * max(len(enabled(getattr(task, "tasks", None))), 1)
+
+
+def too_many_task_runs(task: Task, coming: int, existing: int, limit: int) -> str:
+    """Why `task` may not create `coming` more task runs (the message names the limit)."""
+    return (f"Task `{task.id}` would create {coming} task run(s), with the {existing} this "
+            f"execution has: over the limit of {limit} task runs per execution "
+            f"(OSTINATO_MAX_TASK_RUNS). Split the work, for example into subflows "
+            f"(ForEachItem or Subflow), each an execution with its own limit.")
