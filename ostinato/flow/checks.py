@@ -3,6 +3,7 @@ and Dag dependencies (unknown names, cycles), checked on the raw flow."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ostinato.flow.errors import FlowError, line_at, render_path
@@ -10,16 +11,42 @@ from ostinato.flow.task_walk import iter_flow_tasks, task_class
 from ostinato.flow.tasks import Dag
 from ostinato.flow.yaml_lines import PathT
 
+#: the setting, and its default, of the most tasks a flow may declare
+MAX_TASKS_SETTING = "OSTINATO_MAX_TASKS_PER_FLOW"
+DEFAULT_MAX_TASKS_PER_FLOW = 1_000
+
 
 def semantic_errors(data: dict[str, Any], lines: dict[PathT, int]) -> list[FlowError]:
     """Every problem the models cannot see alone: duplicate ids and Dag dependencies."""
     out: list[FlowError] = []
+    out.extend(_too_many_tasks(data, lines, max_tasks_per_flow()))
     out.extend(_duplicate_task_ids(data, lines))
     out.extend(_dag_errors(data, lines))
     out.extend(_duplicate_ids(data, lines, "triggers", "trigger"))
     out.extend(_duplicate_ids(data, lines, "inputs", "input", also="name"))
     out.extend(_duplicate_ids(data, lines, "outputs", "output"))
     return out
+
+
+def max_tasks_per_flow() -> int:
+    """The most tasks a flow may declare (OSTINATO_MAX_TASKS_PER_FLOW, default 1,000),
+    nested ones included: read from the environment of the service that parses flows."""
+    text = os.environ.get(MAX_TASKS_SETTING, "").strip()
+    try:
+        return max(int(text), 1) if text else DEFAULT_MAX_TASKS_PER_FLOW
+    except ValueError:
+        return DEFAULT_MAX_TASKS_PER_FLOW
+
+
+def _too_many_tasks(data: dict[str, Any], lines: dict[PathT, int], limit: int) -> list[FlowError]:
+    """One error, at the first task past `limit`, when the flow declares more tasks."""
+    for count, (path, _task) in enumerate(iter_flow_tasks(data), start=1):
+        if count > limit:
+            total = sum(1 for _ in iter_flow_tasks(data))
+            return [FlowError(render_path(path), line_at(lines, path),
+                              f"the flow declares {total} tasks, over the limit of {limit} tasks "
+                              f"per flow ({MAX_TASKS_SETTING}); split it into subflows")]
+    return []
 
 
 def _duplicate_task_ids(data: dict[str, Any], lines: dict[PathT, int]) -> list[FlowError]:
