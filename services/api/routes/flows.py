@@ -49,8 +49,8 @@ def _invalid(error: FlowValidationError) -> ApiError:
 
 
 async def _save(api: Api, source: str, tenant_id: str | None) -> dict[str, Any]:
-    try:  # parsing is most of a save: on the parsing threads
-        saved = await api.cpu.run(api.writer.save, source, tenant_id=tenant_id)
+    try:  # off the loop, but not on the parse threads: a save also waits on the broker
+        saved = await asyncio.to_thread(api.writer.save, source, tenant_id=tenant_id)
     except FlowValidationError as error:
         raise _invalid(error) from None
     except FlowWriteError as error:
