@@ -1,4 +1,5 @@
-"""`io.kestra.plugin.core.debug.Return`: renders `format` into the `value` output."""
+"""`io.kestra.plugin.core.debug.Return` (renders `format` into the `value` output) and the
+deprecated `Echo` (logs `format` at `level`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import time
 from typing import Any
 
 from ostinato.flow.tasks import Return
-from ostinato.tasks.base import RunContext, register_runner
+from ostinato.flow.tasks_execution import Echo
+from ostinato.tasks.base import RunContext, normalize_level, register_runner, to_kestra_string
 
 
 def run_return(task: Return, ctx: RunContext) -> dict[str, Any]:
@@ -20,3 +22,13 @@ def run_return(task: Return, ctx: RunContext) -> dict[str, Any]:
 
 
 register_runner(Return, run_return)
+
+
+def run_echo(task: Echo, ctx: RunContext) -> dict[str, Any]:
+    """Kestra's deprecated Echo: logs the rendered `format` at `level`, no outputs."""
+    rendered = ctx.render(task.format)
+    ctx.log(normalize_level(task.level), "" if rendered is None else to_kestra_string(rendered))
+    return {}
+
+
+register_runner(Echo, run_echo)
