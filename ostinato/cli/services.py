@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,34 @@ from ostinato.flow.durations import InvalidDuration, parse_duration
 from ostinato.kafka.config import KafkaSettings
 
 
+#: a file holding the Kafka SASL password (a mounted Secret): read at start, so that the
+#: password is in no environment a process started by the service could read
+SASL_PASSWORD_FILE = "OSTINATO_SASL_PASSWORD_FILE"
+
+
 def _service_settings(name: str, kwargs: dict[str, Any]) -> KafkaSettings:
-    """Logging set up for the service, and its Kafka settings (required)."""
+    """Logging set up for the service, and its Kafka settings (required), the SASL password
+    read from OSTINATO_SASL_PASSWORD_FILE when that is set."""
     setup_logging(name, kwargs)
     kafka = kafka_settings(kwargs)
     assert kafka is not None  # required=True raised a usage error otherwise
-    return kafka
+    return _with_password_file(kafka)
+
+
+def _with_password_file(kafka: KafkaSettings) -> KafkaSettings:
+    """`kafka` with the password of OSTINATO_SASL_PASSWORD_FILE. The variable holding a
+    password directly is dropped from os.environ too, so no child inherits it (that does
+    not clear /proc/<pid>/environ: the file is the way to keep it out of reach)."""
+    os.environ.pop("OSTINATO_SASL_PASSWORD", None)
+    path = os.environ.get(SASL_PASSWORD_FILE)
+    if not path:
+        return kafka
+    try:
+        password = Path(path).read_text().strip()
+    except OSError as error:
+        raise click.BadParameter(f"cannot read {path}: {error.strerror}",
+                                 param_hint=SASL_PASSWORD_FILE) from None
+    return replace(kafka, sasl_password=password)
 
 
 def _globals(path: Path | None) -> dict[str, Any]:
@@ -114,6 +137,9 @@ def executor(kwargs: dict[str, Any]) -> None:
 @context_limit_option
 @click.option("--slots", envvar="OSTINATO_WORKER_SLOTS", show_envvar=True, type=int, default=8,
               show_default=True, help="Tasks run at once by this worker.")
+@click.option("--script-user", envvar="OSTINATO_SCRIPT_USER", show_envvar=True, default=None,
+              help="The account script tasks run as when the worker runs as root, so that they "
+                   "cannot read its environment or credentials through /proc.")
 @wraps_kwargs
 def worker(kwargs: dict[str, Any]) -> None:
     """Run a worker: runs runnable tasks from the worker-tasks topic."""
@@ -123,7 +149,8 @@ def worker(kwargs: dict[str, Any]) -> None:
     kafka = _service_settings("worker", kwargs)
     storage = kwargs["storage_dir"] or kwargs["data_dir"] / "storage"
     config = WorkerConfig(storage_dir=storage, slots=kwargs["slots"],
-                          context_limit=kwargs["context_limit"], secrets=_secrets())
+                          context_limit=kwargs["context_limit"], secrets=_secrets(),
+                          script_user=kwargs["script_user"])
     main(kafka, codec_of(kwargs), config, management_port=kwargs["management_port"])
 
 

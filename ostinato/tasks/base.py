@@ -14,6 +14,7 @@ from ostinato.execution.states import StateType
 if TYPE_CHECKING:
     from ostinato.flow.tasks import Task
     from ostinato.storage import Storage
+    from ostinato.tasks.scripts.process import ProcessUser
 
 #: Kestra's log levels, least severe first
 LEVELS: tuple[str, ...] = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
@@ -97,6 +98,8 @@ class RunContext:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     #: set when the task must stop (timeout, kill); long runners check it
     cancel_event: threading.Event | None = None
+    #: the account script processes run as (None: the worker's own)
+    process_user: ProcessUser | None = None
 
     def render_context(self) -> dict[str, Any]:
         """The variables with `__now__` set to the clock's current time."""

@@ -11,6 +11,7 @@ receives twice runs once (`RecentAttempts`); its offsets are committed in order
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -38,6 +39,7 @@ from ostinato.storage import LocalStorage
 from ostinato.storage.scope import LINKS_VARIABLE, ScopedStorage, scope_of
 from ostinato.tasks import RunContext, TaskOutcome, run_task
 from ostinato.tasks.base import LogLine, TaskKilled
+from ostinato.tasks.scripts.process import ProcessUser, process_user_named
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 from ostinato.services.worker.commits import ContiguousOffsets, RecentAttempts
@@ -57,6 +59,8 @@ class WorkerConfig:
     group: str = "worker"
     context_limit: int = 1 << 20
     secrets: dict[str, str] = field(default_factory=dict)
+    #: the account script tasks run as when the worker runs as root (OSTINATO_SCRIPT_USER)
+    script_user: str | None = None
 
 
 class WorkerService:
@@ -70,6 +74,7 @@ class WorkerService:
         self.config = config
         self.codec = codec
         self.storage = LocalStorage(config.storage_dir)
+        self.process_user = self._process_user(config.script_user)
         self._producer = producer or ConfirmingProducer(kafka)
         self._dead_letters = DeadLetters(self._producer, codec, reader="worker-kills")
         self._consumer = consumer or Consumer(
@@ -227,7 +232,8 @@ class WorkerService:
         variables: dict[str, Any] = {**task.variables, "__secrets__": self.config.secrets,
                                      "__read__": storage.read_text}
         context = RunContext(variables=variables, storage=storage, clock=utcnow, sleep=sleep,
-                             log_level=task.task.log_level, cancel_event=cancel)
+                             log_level=task.task.log_level, cancel_event=cancel,
+                             process_user=self.process_user)
         if task.task.timeout is None:
             return run_task(task.task, context)
         limit = parse_duration(task.task.timeout).total_seconds()
@@ -241,6 +247,19 @@ class WorkerService:
         runner.join(3)
         message = f"Task timed out after {task.task.timeout}"
         return TaskOutcome(StateType.FAILED, {}, [*context.logs, LogLine("ERROR", message, utcnow())], [])
+
+    @staticmethod
+    def _process_user(name: str | None) -> ProcessUser | None:
+        """The account scripts run as: `name` when this worker runs as root, else its own
+        (a warning says so: scripts could then read this process's environment)."""
+        user = process_user_named(name)
+        if name and user is None:
+            log.warning("scripts run as the worker's own user: only root may run them as "
+                        "another", script_user=name)
+        elif user is None and os.geteuid() == 0:
+            log.warning("scripts run as root, like the worker: set OSTINATO_SCRIPT_USER so "
+                        "that they cannot read its environment and credentials")
+        return user
 
     def _scoped_storage(self, task: rec.WorkerTask) -> ScopedStorage:
         """The storage as this task's execution may use it: it reads its namespace's files and

@@ -9,6 +9,7 @@ a full pipe and the line callbacks are never called concurrently.
 from __future__ import annotations
 
 import os
+import pwd
 import selectors
 import signal
 import subprocess
@@ -25,6 +26,38 @@ POLL_SECONDS = 0.05
 LEFTOVER_GRACE_SECONDS = 1.0
 
 LineCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ProcessUser:
+    """The account a script runs as, when the worker runs as root and one is configured
+    (OSTINATO_SCRIPT_USER): the script then cannot read the worker's /proc/<pid>/environ
+    nor its credential files."""
+
+    name: str
+    uid: int
+    gid: int
+
+
+def process_user_named(name: str | None) -> ProcessUser | None:
+    """The account `name` as a ProcessUser; None when no name is given or this process is
+    not root (only root may switch users). KeyError naming it when there is no such user."""
+    if not name:
+        return None
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise KeyError(f"the script user `{name}` does not exist on this machine") from None
+    if os.geteuid() != 0:
+        return None
+    return ProcessUser(name, entry.pw_uid, entry.pw_gid)
+
+
+def hand_over(root: Path, user: ProcessUser) -> None:
+    """Make the workspace under `root` the script user's (the worker, root, still reads it)."""
+    os.chown(root, user.uid, user.gid)
+    for path in root.rglob("*"):
+        os.chown(path, user.uid, user.gid, follow_symlinks=False)
 
 
 @dataclass
@@ -114,8 +147,10 @@ def run_process(
     timeout: float | None = None,
     cancelled: Callable[[], bool] | None = None,
     kill_grace: float = 2.0,
+    user: ProcessUser | None = None,
 ) -> ProcessResult:
-    """Run `argv` in `cwd` with exactly `env`, calling back once per output line.
+    """Run `argv` in `cwd` with exactly `env`, calling back once per output line; as
+    `user` (its uid, gid and no supplementary group) when given.
 
     Stops the process group when `timeout` seconds have passed or `cancelled()` turns
     true. Raises OSError when the program cannot be started. An exception raised by a
@@ -130,6 +165,9 @@ def run_process(
         stderr=subprocess.PIPE,
         start_new_session=True,
         close_fds=True,
+        user=None if user is None else user.uid,
+        group=None if user is None else user.gid,
+        extra_groups=None if user is None else [],
     )
     group = _Group(process, kill_grace)
     assert process.stdout is not None and process.stderr is not None

@@ -67,7 +67,7 @@ from ostinato.flow.script_tasks import (
     ShellCommands,
     ShellScript,
 )
-from ostinato.tasks.scripts.process import run_process
+from ostinato.tasks.scripts.process import hand_over, run_process
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: the interpreters `set -e` is prepended for when `failFast` is on
@@ -123,6 +123,9 @@ def _run_in(
         localize_storage_uris(line, workspace.working_dir, read) for line in [*before, *body]
     )
     env = _environment(task, ctx, extra, workspace)
+    if ctx.process_user is not None:
+        env["HOME"] = str(workspace.working_dir)  # the worker's HOME is not the script user's
+        hand_over(workspace.root, ctx.process_user)
 
     consumer = ScriptLogConsumer(ctx)
     ctx.log("DEBUG", f"Starting command with the task runner `{PROCESS_RUNNER}`")
@@ -136,6 +139,7 @@ def _run_in(
             timeout=None if timeout is None else timeout[0],
             cancelled=_cancel_check(ctx),
             kill_grace=KILL_GRACE_SECONDS,
+            user=ctx.process_user,
         )
     except OSError as exc:
         raise TaskFailed(f"Unable to start `{interpreter[0]}`: {exc.strerror or exc}") from None
