@@ -166,7 +166,8 @@ def test_every_container(workload: str) -> None:
     template = doc["spec"]["template"]
     pod = template["spec"]
     assert pod["terminationGracePeriodSeconds"] == 30
-    assert pod["securityContext"]["runAsNonRoot"] is True
+    # the worker alone runs as root, to run scripts as another user (test_worker_isolates_scripts)
+    assert pod["securityContext"]["runAsNonRoot"] is (workload != "ostinato-worker")
     annotations = template["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == str(MANAGEMENT_PORT)
@@ -177,8 +178,9 @@ def test_every_container(workload: str) -> None:
         assert container["image"] == IMAGE
         assert {"configMapRef": {"name": "ostinato"}} in container["envFrom"]
         env = {e["name"]: e for e in container.get("env", [])}
-        secret = env["OSTINATO_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
-        assert secret == {"name": "ostinato-kafka", "key": "password", "optional": True}
+        if workload != "ostinato-worker":  # the worker reads it from a file
+            secret = env["OSTINATO_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert secret == {"name": "ostinato-kafka", "key": "password", "optional": True}
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["management"] == MANAGEMENT_PORT
         for probe, path in (("livenessProbe", "/health"), ("readinessProbe", "/ready")):
@@ -195,6 +197,29 @@ def test_every_container(workload: str) -> None:
             assert "emptyDir" in volumes[mounts["/tmp"]]
         for mount in container.get("volumeMounts", []):
             assert mount["name"] in volumes or mount["name"] in claims, (workload, mount)
+
+
+def test_worker_isolates_scripts() -> None:
+    """Scripts run as another user and the Kafka password is a root-only file, never in
+    the worker's environment (a script could read /proc/<worker pid>/environ otherwise)."""
+    pod = workloads()["ostinato-worker"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert "OSTINATO_SASL_PASSWORD" not in env
+    assert env["OSTINATO_SCRIPT_USER"] == "ostinato-script"
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert env["OSTINATO_SASL_PASSWORD_FILE"].startswith(mounts["kafka-password"] + "/")
+    volume = {v["name"]: v for v in pod["volumes"]}["kafka-password"]["secret"]
+    assert volume["secretName"] == "ostinato-kafka" and volume["defaultMode"] == 0o400
+    security = container["securityContext"]
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert set(security["capabilities"]["add"]) <= {"SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE",
+                                                    "FOWNER", "KILL"}
+    assert security["readOnlyRootFilesystem"] is True
+    assert "ostinato-script" in (K8S / "Dockerfile").read_text()
+    namespace = load("namespace.yaml")[0]["metadata"]["labels"]
+    assert namespace["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert namespace["pod-security.kubernetes.io/warn"] == "restricted"
 
 
 def test_worker_and_api_share_the_storage_claim() -> None:

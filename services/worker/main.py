@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 from ostinato.kafka.config import KafkaSettings
@@ -12,6 +13,10 @@ from ostinato.services.worker.service import WorkerConfig, WorkerService
 
 
 def main(kafka: KafkaSettings, codec: Codec, config: WorkerConfig, *, management_port: int) -> None:
+    if os.geteuid() == 0:
+        # a root worker (that runs scripts as another user) writes internal-storage files
+        # the services' group may delete (the API's deleteStorage)
+        os.umask(0o002)
     def loop(stop: threading.Event, management: Management, metrics: StandardMetrics) -> None:
         service = WorkerService(kafka, config, codec, metrics=metrics)
         ready_when(service.ready, management)
