@@ -150,17 +150,22 @@ class InProcessRunner:
         for _ in range(max_events):
             if until is not None and until():
                 return
-            if self._queue:
+            if self._queue and self._timers and self._timers[0][0] < self._queue[0].at:
+                self._fire_next_timer()  # virtual time: a timer due before the next event
+            elif self._queue:
                 self._apply(self._queue.popleft())
             elif self._work:
                 self._run_worker_task(self._work.popleft())
             elif self._timers:
-                at, _, execution_id, timer_id = heapq.heappop(self._timers)
-                self.now = max(self.now, at)
-                self._queue.append(ev.TimerFired(self._event_id(), self.now, execution_id, timer_id))
+                self._fire_next_timer()
             else:
                 return
         raise RuntimeError(f"still busy after {max_events} events")
+
+    def _fire_next_timer(self) -> None:
+        at, _, execution_id, timer_id = heapq.heappop(self._timers)
+        self.now = max(self.now, at)
+        self._apply(ev.TimerFired(self._event_id(), self.now, execution_id, timer_id))
 
     def _apply(self, event: ev.Event) -> None:
         execution = self.executions.get(event.execution_id)

@@ -16,6 +16,7 @@ from ostinato.execution.states import StateType
 from ostinato.expressions import render_value
 from ostinato.flow.model import Flow
 from ostinato.flow.tasks import Subflow, Task
+from ostinato.flow.tasks_execution import ExecutionUpdatingTask
 from ostinato.protocol import commands as cmd
 from ostinato.protocol import events as ev
 
@@ -123,6 +124,23 @@ class DeciderBase:
 
     def attempt_ended(self, run: TaskRun, state: StateType) -> None:
         """An attempt ended in `state`: retry its run, or end it (results.py)."""
+        raise NotImplementedError
+
+    def update_execution(self, run: TaskRun, task: ExecutionUpdatingTask) -> None:
+        """Apply a Labels or Exit attempt to the execution (updates.py)."""
+        raise NotImplementedError
+
+    def terminate(self, state: StateType, target: TaskRun | None) -> None:
+        """End the execution in `state` from the inside (updates.py)."""
+        raise NotImplementedError
+
+    def repeat_tasks(self, node: TaskRun) -> StateType | bool:
+        """A flowable's `tasks` phase ended without failure: True when they run again
+        later (a loop), a state to end the flowable in, or False (loops.py)."""
+        raise NotImplementedError
+
+    def on_sla_timer(self, kind: str) -> None:
+        """A MAX_DURATION SLA's timer fired (sla.py)."""
         raise NotImplementedError
 
     def dispatch(self, run: TaskRun, task: Task) -> None:

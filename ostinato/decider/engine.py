@@ -4,7 +4,8 @@ Pure: no Kafka, no RocksDB, no clock (time arrives with the event). The executio
 updated in place — the caller hands it over — and only the task runs an event touches are
 visited: a task run that ends tells its parent, which starts what comes next or ends in
 turn. Each concern is a module of its own (admission, results, subflows, timers, pausing,
-phases, finishing, runs, control); `Decider` combines them and routes each event.
+phases, finishing, runs, control,
+updates (Labels, Exit), loops, sla); `Decider` combines them and routes each event.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from ostinato.decider.base import DeciderBase
 from ostinato.decider.context import Settings
 from ostinato.decider.decision import Decision
 from ostinato.decider.finishing import Finishing
+from ostinato.decider.loops import Loops
 from ostinato.decider.pausing import Pausing
 from ostinato.decider.phases import Phases
 from ostinato.decider.results import Results
 from ostinato.decider.runs import Runs
+from ostinato.decider.sla import Slas
 from ostinato.decider.subflows import Subflows
 from ostinato.decider.timers import Timers
+from ostinato.decider.updates import ExecutionUpdates
 from ostinato.execution.model import Execution
 from ostinato.execution.states import StateType, worse
 from ostinato.flow.model import Flow
@@ -54,13 +58,16 @@ def _end_without_flow(flow: Flow | None, execution: Execution | None,
 
 
 class Decider(Admission, Results, Subflows, Timers, Pausing, Phases, Finishing, Runs,
-              DeciderBase):
+              ExecutionUpdates, Loops, Slas, DeciderBase):
     """One application of one event, every concern combined."""
 
     def apply(self) -> None:
         event = self.event
         if isinstance(event, ev.ExecutionRequested):
+            created = self._execution is None
             self.on_requested(event)
+            if created and self.flow.sla:
+                self.arm_slas()
         elif isinstance(event, ev.Restart):
             control.restart(self)
         elif isinstance(event, ev.Replay):
@@ -89,6 +96,8 @@ class Decider(Admission, Results, Subflows, Timers, Pausing, Phases, Finishing, 
             self.start_execution()
         if self._execution is not None:
             self.drain()
+            if self.flow.sla:
+                self.check_assertions()
 
 
 __all__ = ["Decider", "Decision", "decide", "derived_id", "worse"]

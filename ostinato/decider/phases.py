@@ -86,6 +86,12 @@ class Phases(DeciderBase):
             return
         if phase is Phase.TASKS:
             progress.outcome = progress.worst
+            if node is not None and not progress.failed:
+                again = self.repeat_tasks(node)  # a loop runs its tasks again (loops.py)
+                if again is True:
+                    return
+                if again:
+                    progress.outcome = again
             if progress.failed and self.phase_tasks(node, Phase.ERRORS):
                 self.start_phase(node, Phase.ERRORS)
                 return

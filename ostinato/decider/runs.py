@@ -13,6 +13,7 @@ from ostinato.execution.progress import Phase
 from ostinato.execution.states import KILLED_STATES, StateType
 from ostinato.expressions import ExpressionError, is_truthy
 from ostinato.flow.tasks import Subflow, Task
+from ostinato.flow.tasks_execution import ExecutionUpdatingTask
 from ostinato.protocol import commands as cmd
 from ostinato.protocol.ids import derived_id
 
@@ -67,6 +68,8 @@ class Runs(DeciderBase):
             self.fail_run(run, too_many_task_runs(task, coming, len(self.ex.task_run_list),
                                                   self.settings.max_task_runs))
             return
+        if run.outputs is not None:  # what a flowable outputs at once, its children read
+            self.ex.record_outputs(run)
         if wait is None:
             self.start_phase(run, Phase.TASKS)
             return
@@ -80,6 +83,9 @@ class Runs(DeciderBase):
         attempt = len(run.attempts)
         if isinstance(task, Subflow):
             self.start_subflow(run, task, attempt)
+            return
+        if isinstance(task, ExecutionUpdatingTask):  # Labels, Exit: applied here (updates.py)
+            self.update_execution(run, task)
             return
         variables = task_context(self.flow, self.ex, run, task, self.settings, self.now)
         self.commands.append(cmd.RunTask(self.ex.id, run.id, attempt, task, variables))

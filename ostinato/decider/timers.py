@@ -16,6 +16,9 @@ class Timers(DeciderBase):
         if timer.kind == "schedule":
             self.start_execution()
             return
+        if timer.task_run_id is None:  # a MAX_DURATION SLA's deadline (sla.py)
+            self.on_sla_timer(timer.kind)
+            return
         run = self.ex.run(timer.task_run_id or "")
         if run.state.terminal:
             return

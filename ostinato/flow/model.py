@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from ostinato.flow.durations import parse_duration
 from ostinato.flow.inputs import Input
 from ostinato.flow.tasks import ID_PATTERN, KestraModel, Retry, Task
 from ostinato.flow.triggers import Trigger
@@ -44,14 +45,38 @@ class Concurrency(KestraModel):
 
 
 class Sla(KestraModel):
-    """A service-level agreement on executions of the flow (parsed; checked in a later issue)."""
+    """A service-level agreement on executions of the flow, checked by the decider
+    (ostinato/decider/sla.py): MAX_DURATION from the execution's creation, or
+    EXECUTION_ASSERTION each time an unfinished execution changes. A violation FAILs or
+    CANCELs the execution (NONE: neither) and adds `labels`."""
 
     id: str
     type: Literal["MAX_DURATION", "EXECUTION_ASSERTION"]
     behavior: Literal["FAIL", "CANCEL", "NONE"] = "FAIL"
     duration: str | None = None
     assert_: str | None = Field(default=None, alias="assert")
-    labels: dict[str, Any] | list[dict[str, Any]] | None = None
+    labels: dict[str, Any] | None = None
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_as_map(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            value = {str(item.get("key")): item.get("value") for item in value if isinstance(item, dict)}
+        if isinstance(value, dict):
+            system = [k for k in value if str(k).startswith("system.")]
+            if system:
+                raise ValueError(f"system labels may not be set by an SLA: {', '.join(system)}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Sla:
+        if self.type == "MAX_DURATION":
+            if self.duration is None:
+                raise ValueError("a MAX_DURATION SLA needs `duration`")
+            parse_duration(self.duration)
+        if self.type == "EXECUTION_ASSERTION" and not self.assert_:
+            raise ValueError("an EXECUTION_ASSERTION SLA needs `assert`")
+        return self
 
 
 class Flow(KestraModel):

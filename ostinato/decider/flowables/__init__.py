@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from ostinato.decider.flowables.base import Flowable, FlowableFailure, Render, Wait
+from ostinato.decider.flowables.base import Again, Flowable, FlowableFailure, Render, Stop, Wait
 from ostinato.decider.flowables.dag import DagFlowable, DagPlan
 from ostinato.decider.flowables.foreach import ForEachFlowable
 from ostinato.decider.flowables.if_ import IfFlowable
+from ostinato.decider.flowables.loop_until import LoopUntilFlowable
 from ostinato.decider.flowables.parallel import ParallelFlowable
 from ostinato.decider.flowables.pause import PauseFlowable
 from ostinato.decider.flowables.sequential import AllowFailureFlowable, SequentialFlowable
 from ostinato.decider.flowables.switch import SwitchFlowable
 from ostinato.flow import tasks as t
+from ostinato.flow.tasks_execution import LoopUntil
 
 _FLOWABLES: dict[type[t.Task], Flowable] = {
     t.Sequential: SequentialFlowable(),
@@ -23,6 +25,7 @@ _FLOWABLES: dict[type[t.Task], Flowable] = {
     t.EachParallel: ForEachFlowable(),
     t.Dag: DagFlowable(),
     t.Pause: PauseFlowable(),
+    LoopUntil: LoopUntilFlowable(),
 }
 
 
@@ -39,5 +42,5 @@ def flowable_for(task: t.Task) -> Flowable:
     raise LookupError(f"no flowable semantics for task type `{task.type}`")
 
 
-__all__ = ["DagPlan", "Flowable", "FlowableFailure", "PauseFlowable", "Render", "Wait",
+__all__ = ["Again", "DagPlan", "Flowable", "FlowableFailure", "PauseFlowable", "Render", "Stop", "Wait",
            "flowable_for", "register_flowable"]

@@ -5,7 +5,7 @@ the decider: it answers, and may keep what it rendered in its run's progress."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from ostinato.decider.plans import Plan, enabled
@@ -26,6 +26,21 @@ class Wait:
     """Begin by waiting PAUSED, with timers (kind, delay from now) to wake it."""
 
     timers: list[tuple[str, timedelta]]
+
+
+@dataclass(frozen=True)
+class Again:
+    """Run the `tasks` phase again once `delay` has passed (the run waits PAUSED)."""
+
+    delay: timedelta
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End the flowable in `state` whatever its children did, logging `warning` (WARN)."""
+
+    state: StateType | None
+    warning: str | None = None
 
 
 class Flowable:
@@ -52,4 +67,10 @@ class Flowable:
 
     def resume_outputs(self, task: Task, inputs: dict[str, Any]) -> dict[str, Any] | None:
         """The outputs of a paused run resumed with `inputs` (None: leave them)."""
+        return None
+
+    def again(self, run: TaskRun, task: Task, render: Render, now: datetime) -> Again | Stop | None:
+        """Asked when the `tasks` phase ended without a failure: `Again` to run the tasks
+        once more after a delay (a loop), `Stop` to end with a given state, or None to go
+        on as usual. May update the run's outputs. Raises FlowableFailure to fail it."""
         return None
