@@ -238,6 +238,7 @@ def test_labels_are_validated_at_creation(api: ApiServer, label: str, named: str
     assert answer.status_code == 422, answer.text[:300]
     text = answer.json()["message"] + " ".join(answer.json()["details"])
     assert named in text, text
+    healthy_and_runs(api.base_url)
 
 
 def test_good_labels_are_kept(api: ApiServer) -> None:
