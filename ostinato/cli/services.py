@@ -188,7 +188,10 @@ def api(kwargs: dict[str, Any]) -> None:
     OSTINATO_API_BASIC_AUTH (`user:password`), OSTINATO_API_CORS_ORIGINS (comma-separated),
     OSTINATO_API_MAX_WEBHOOK_BODY (bytes), OSTINATO_API_READ_WAIT (seconds),
     OSTINATO_API_RETENTION (an ISO-8601 duration: executions that ended longer ago are
-    dropped from the view, with their logs; default: kept)."""
+    dropped from the view, with their logs; default: kept), and the limits of README's
+    "Limits and security": OSTINATO_API_MAX_BODY, OSTINATO_API_MAX_UPLOAD,
+    OSTINATO_API_MAX_INPUTS, OSTINATO_API_MAX_JSON_DEPTH (bytes or levels),
+    OSTINATO_API_PARSE_THREADS, OSTINATO_CONTEXT_LIMIT."""
     from ostinato.services.api.context import ApiSettings
     from ostinato.services.api.main import main
 
