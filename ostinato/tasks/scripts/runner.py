@@ -20,7 +20,9 @@ PT5S"); so does a set `ctx.cancel_event` (the task ends KILLED).
 
 The process gets a small environment, not the worker's: PATH (a directory where `python`
 and `python3` are the Python running ostinato comes first), HOME, LANG, the two directories,
-and the task's `env`.
+and the task's `env`. When the context names a `process_user` (a root worker with
+OSTINATO_SCRIPT_USER), the workspace is handed to that user and the process runs as it, so
+it cannot read the worker's /proc/<pid>/environ or credential files.
 """
 
 from __future__ import annotations
