@@ -91,6 +91,23 @@ def task_run_seed(execution: Execution, run: TaskRun) -> str:
     return f"taskrun/{execution.id}/{run.id}/{len(run.attempts)}/{len(run.state.histories)}"
 
 
+def task_states(execution: Execution) -> dict[str, Any]:
+    """Kestra's `tasks` variable: `tasks.<taskId>.state` is the current state of the task's
+    run, and for runs with a value (inside ForEach) `tasks.<taskId>[<value>].state`; the
+    latest run wins (a retry, a loop's iterations)."""
+    states: dict[str, Any] = {}
+    for run in execution.task_run_list:
+        state = {"state": str(run.state.current)}
+        if run.value is None:
+            states[run.task_id] = state
+            continue
+        by_value = states.get(run.task_id)
+        if not isinstance(by_value, dict) or "state" in by_value:
+            by_value = states[run.task_id] = {}
+        by_value[run.value] = state
+    return states
+
+
 def base_context(flow: Flow, execution: Execution, settings: Settings, now: datetime) -> dict[str, Any]:
     """Variables that do not depend on a task run (flow outputs, trigger inputs)."""
     context: dict[str, Any] = {
@@ -119,10 +136,20 @@ def base_context(flow: Flow, execution: Execution, settings: Settings, now: date
         "__error_logs__": execution.error_logs,
         "__each_values__": [],
     }
+    if flow.reads_task_states():  # built only for flows that read it: a scan of the runs
+        context["tasks"] = task_states(execution)
     # As in Kestra, `inputs` exists only for a flow that declares inputs (or got some).
     if flow.inputs or execution.inputs:
-        context["inputs"] = execution.inputs
+        context["inputs"] = _inputs_with_defaults(flow, execution.inputs)
     return context
+
+
+def _inputs_with_defaults(flow: Flow, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The execution's inputs, with the flow's defaults of those it lacks (Kestra's
+    RunVariables adds them: an execution started without typing its inputs, by a test or a
+    trigger, still reads them). The execution's own dict when nothing is missing."""
+    missing = {i.id: i.defaults for i in flow.inputs if i.defaults is not None and i.id not in inputs}
+    return {**inputs, **missing} if missing else inputs
 
 
 def task_context(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ostinato.decider.base import DeciderBase
 from ostinato.decider.context import base_context
 from ostinato.decider.outputs import render_flow_outputs
+from ostinato.decider.results import parse_instant
 from ostinato.decider.retry import effective_retry, next_attempt_at
 from ostinato.execution.progress import Phase
 from ostinato.execution.states import StateType
@@ -46,7 +47,11 @@ class Finishing(DeciderBase):
         attempt = int(ex.metadata.get("attemptNumber", 1))
         if policy is None or (policy.max_attempt is not None and attempt >= policy.max_attempt):
             return state
-        at = next_attempt_at(policy, attempt, self.now, self.now, ex.id) or self.now
+        created = ex.metadata.get("originalCreatedDate")  # Kestra counts maxDuration from it
+        first_start = parse_instant(str(created)) if created else self.now
+        at = next_attempt_at(policy, attempt, first_start, self.now, ex.id)
+        if at is None:
+            return state
         original = ex.original_id or ex.id
         self.commands.append(cmd.StartExecution(
             execution_id=derived_id(f"{original}/attempt/{attempt + 1}"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ostinato.decider.base import DeciderBase
-from ostinato.decider.retry import effective_retry, next_attempt_at
+from ostinato.decider.retry import effective_retry, first_attempt_start, next_attempt_at
 from ostinato.execution.model import TaskRun
 from ostinato.execution.states import StateType, state_of
 from ostinato.flow.tasks import Task
@@ -67,7 +67,7 @@ class Results(DeciderBase):
         if policy.behavior == "CREATE_NEW_EXECUTION":
             self.ex.progress.retry_execution = True
             return False
-        first_start = parse_instant(run.attempts[0].state.histories[0].date)
+        first_start = first_attempt_start(run)
         seed = f"{run.id}/{len(run.attempts)}"
         at = next_attempt_at(policy, len(run.attempts), first_start, self.now, seed)
         if at is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from ostinato.execution.model import TaskRun
+from ostinato.execution.states import StateType
 from ostinato.flow.durations import parse_duration
 from ostinato.flow.model import Flow
 from ostinato.flow.tasks import Retry, Task
@@ -21,6 +23,18 @@ def effective_retry(flow: Flow, task: Task) -> Retry | None:
             return parent.retry
         parent_id = flow.parent_task_id(parent_id)
     return flow.retry
+
+
+def first_attempt_start(run: TaskRun) -> datetime:
+    """When the run's first attempt started (a worker reported it RUNNING), from which
+    Kestra counts a retry's `maxDuration`; its creation when it never ran."""
+    histories = run.attempts[0].state.histories
+    started = next((h for h in histories if h.state == StateType.RUNNING), histories[0])
+    return _instant(started.date)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def retry_delay(policy: Retry, attempts_done: int, seed: str) -> timedelta:
@@ -41,7 +55,9 @@ def retry_delay(policy: Retry, attempts_done: int, seed: str) -> timedelta:
 def next_attempt_at(
     policy: Retry, attempts_done: int, first_start: datetime, now: datetime, seed: str
 ) -> datetime | None:
-    """When to start the next attempt, or None when the policy is spent."""
+    """When to start the next attempt, or None when the policy is spent: `maxAttempt`
+    attempts done, or the next one would start more than `maxDuration` after `first_start`
+    (the first attempt's start for a task run, the original creation for an execution)."""
     if policy.max_attempt is not None and attempts_done >= policy.max_attempt:
         return None
     at = now + retry_delay(policy, attempts_done, seed)

@@ -67,7 +67,11 @@ class Subflows(DeciderBase):
         if state.is_failed:
             state = StateType.FAILED if task.transmit_failed else StateType.SUCCESS
         outputs: dict[str, Any] = {"executionId": event.child_execution_id, "state": event.state}
-        if task.outputs:
+        if event.outputs is not None:
+            # the child flow declares outputs (Kestra >= 0.15): they are the task's, and its
+            # own deprecated `outputs:` mapping is not used
+            outputs["outputs"] = event.outputs
+        elif task.outputs:
             context = base_context(self.flow, self.ex, self.settings, self.now)
             context["outputs"] = event.task_outputs
             try:

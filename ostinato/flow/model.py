@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -106,6 +106,7 @@ class Flow(KestraModel):
 
     _tasks_by_id: dict[str, Task] = PrivateAttr(default_factory=dict)
     _parent_of: dict[str, str | None] = PrivateAttr(default_factory=dict)
+    _reads_task_states: bool | None = PrivateAttr(default=None)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -152,6 +153,17 @@ class Flow(KestraModel):
         """The id of the flowable task that holds `task_id` (None at the top level)."""
         return self.__pydantic_private__["_parent_of"][task_id]  # type: ignore[index]
 
+    def reads_task_states(self) -> bool:
+        """Whether an expression of the flow reads the `tasks` variable (the state of each
+        task's runs), so that contexts build it only for flows that use it. Found once."""
+        private = self.__pydantic_private__
+        assert private is not None
+        found = private.get("_reads_task_states")
+        if found is None:
+            found = private["_reads_task_states"] = any(
+                _reads_tasks(text) for text in _strings(self.model_dump(by_alias=True, serialize_as_any=True)))
+        return bool(found)
+
     def all_tasks(self) -> list[Task]:
         """Every task of the flow, depth first."""
         return list(self._tasks_by_id.values())
@@ -159,3 +171,27 @@ class Flow(KestraModel):
     def defaults_for(self) -> list[PluginDefault]:
         """pluginDefaults and the older taskDefaults, in declaration order."""
         return [*self.plugin_defaults, *self.task_defaults]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _reads_tasks(text: str) -> bool:
+    """An expression in `text` reads `tasks` (or may, through render())."""
+    if "{" not in text or ("tasks" not in text and "render" not in text):
+        return False
+    from ostinato.expressions import ExpressionError, referenced_variables
+
+    try:
+        return "tasks" in referenced_variables(text) or "render(" in text
+    except ExpressionError:
+        return False
