@@ -71,7 +71,10 @@ def unique(prefix: str) -> str:
 
 
 def error_text(bus: ServiceRunner, execution: Execution) -> str:
-    return "\n".join(line.message for line in bus.logs_of(execution.id) if line.level == "ERROR")
+    """The execution's ERROR lines, once one has arrived (logs travel on their own topic)."""
+    def errors() -> str:
+        return "\n".join(line.message for line in bus.logs_of(execution.id) if line.level == "ERROR")
+    return str(bus.wait_for(errors, what=f"an error line of {execution.id}"))
 
 
 def written_file(bus: ServiceRunner, ns: str) -> str:
@@ -102,8 +105,9 @@ def test_read_and_script_files_of_another_namespace_are_refused(bus: ServiceRunn
     uri = written_file(bus, a)
     run = bus.run(bus.deploy(source.format(ns=b, uri=uri)))
     assert run.state.current == "FAILED"
+    errors = error_text(bus, run)
     text = "\n".join(line.message for line in bus.logs_of(run.id))
-    assert uri in error_text(bus, run) and "A's private data" not in text, text
+    assert uri in errors and "A's private data" not in text, text
 
 
 PARENT = """
@@ -152,7 +156,7 @@ def test_parent_and_child_read_each_others_files_across_namespaces(bus: ServiceR
     parent_ns, child_ns = unique("scope.p"), unique("scope.c")
     bus.deploy(CHILD.format(ns=child_ns))
     run = bus.run(bus.deploy(PARENT.format(ns=parent_ns, child_ns=child_ns)))
-    assert run.state.current == "SUCCESS", error_text(bus, run)
+    assert run.state.current == "SUCCESS", [line.message for line in bus.logs_of(run.id)]
     by_id = {r.task_id: r for r in run.task_run_list}
     assert by_id["read_child"].outputs == {"value": "from the child\n"}
     child = bus.executions[by_id["child"].outputs["executionId"]]  # type: ignore[index]

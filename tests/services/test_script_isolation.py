@@ -46,8 +46,13 @@ def snoop(stack: LocalStack, bus: ServiceRunner, env: dict[str, str]) -> tuple[E
     stack.spawn("executor")
     stack.spawn("worker", env=env)
     execution = bus.run(bus.deploy(SNOOP), timeout=60)
-    text = "\n".join(line.message for line in bus.logs_of(execution.id))
-    return execution, text
+
+    def both_lines() -> str | None:  # logs travel on their own topic: wait for them
+        lines = [line.message for line in bus.logs_of(execution.id)]
+        found = [m for m in lines if "OSTINATO_CANARY" in m or "environ unreadable" in m]
+        return "\n".join(lines) if found else None
+
+    return execution, str(bus.wait_for(both_lines, what="the script's output lines"))
 
 
 def test_a_script_run_as_the_worker_reads_its_environ(bare_stack: LocalStack, bare_bus: ServiceRunner) -> None:
