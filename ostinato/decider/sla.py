@@ -25,7 +25,7 @@ from ostinato.flow.model import Sla
 
 #: timers of MAX_DURATION SLAs are `sla/<index in the flow's sla list>`
 TIMER_PREFIX = "sla/"
-#: where the indices of SLAs already reported violated are kept (in the progress's JSON)
+#: what was already reported (`violated/<index>`, `error/<index>`), kept in the progress's JSON
 VIOLATED = "slaViolated"
 BEHAVIOR_STATES = {"FAIL": StateType.FAILED, "CANCEL": StateType.CANCELLED}
 
@@ -75,13 +75,15 @@ class Slas(DeciderBase):
             try:
                 holds = is_truthy(str(render_value(sla.assert_, context)))
             except ExpressionError as error:
-                self._report_once(index, "ERROR", f"Ignoring SLA '{sla.id}' because of the error: {error}")
+                # WARN, not Kestra's ERROR: an output not there yet is common and is no failure
+                self._report_once(f"error/{index}", "WARN",
+                                  f"Ignoring SLA '{sla.id}' because of the error: {error}")
                 continue
             if holds:
                 continue
             reason = f"assertion is false: {sla.assert_}."
             if acted:
-                self._report_once(index, "WARN", f"SLA '{sla.id}' violated: {reason}")
+                self._report_once(f"violated/{index}", "WARN", f"SLA '{sla.id}' violated: {reason}")
             else:
                 acted = True
                 self._violated(index, sla, reason)
@@ -89,7 +91,7 @@ class Slas(DeciderBase):
                 return
 
     def _violated(self, index: int, sla: Sla, reason: str) -> None:
-        self._report_once(index, "WARN", f"SLA '{sla.id}' violated: {reason}")
+        self._report_once(f"violated/{index}", "WARN", f"SLA '{sla.id}' violated: {reason}")
         state = BEHAVIOR_STATES.get(sla.behavior)
         labels = {str(k): v for k, v in (sla.labels or {}).items()}
         if labels and any(self.ex.labels.get(k) != v for k, v in labels.items()):
@@ -99,14 +101,14 @@ class Slas(DeciderBase):
         if state is not None:
             self.terminate(state, None)
 
-    def _report_once(self, index: int, level: str, message: str) -> None:
+    def _report_once(self, key: str, level: str, message: str) -> None:
         """Log a violation the first time it is seen (an assertion is checked after every
         event of the execution)."""
         progress = self.ex.progress
         extra = progress.extra if progress.extra is not None else {}
         seen = extra.setdefault(VIOLATED, [])
-        if index in seen:
+        if key in seen:
             return
-        seen.append(index)
+        seen.append(key)
         progress.extra = extra
         self.log(None, level, message)

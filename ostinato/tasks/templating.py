@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ostinato.flow.registry import UnknownTaskType, resolve_task_type
 from ostinato.flow.tasks import Task
 from ostinato.flow.tasks_execution import ExecutionUpdatingTask, TemplatedTask
 from ostinato.sandbox.yaml_load import load_yaml
@@ -22,17 +23,19 @@ def templated_task(task: TemplatedTask, spec: str) -> Task:
         raise TaskFailed(f"Unable to read the templated task spec: {error}") from None
     if not isinstance(data, dict):
         raise TaskFailed("The templated task spec must be a YAML map of task properties")
-    data = {"id": task.id, **data}
-    try:
-        inner = Task.model_validate(data)
-    except ValidationError as error:
+    try:  # the kind of task is checked first, as Kestra does once the YAML is read
+        kind = resolve_task_type(str(data.get("type")))
+    except UnknownTaskType as error:
         raise TaskFailed(f"Invalid templated task: {error}") from None
-    if isinstance(inner, TemplatedTask):
+    if issubclass(kind, TemplatedTask):
         raise TaskFailed(
             "The templated task cannot be of type 'io.kestra.plugin.core.templating.TemplatedTask'")
-    if inner.flowable or isinstance(inner, ExecutionUpdatingTask) or runner_for(type(inner)) is None:
+    if kind.flowable or issubclass(kind, ExecutionUpdatingTask) or runner_for(kind) is None:
         raise TaskFailed("The templated task must be a runnable task")
-    return inner
+    try:
+        return Task.model_validate({"id": task.id, **data})
+    except ValidationError as error:
+        raise TaskFailed(f"Invalid templated task: {error}") from None
 
 
 def run_templated(task: TemplatedTask, ctx: RunContext) -> dict[str, Any]:
