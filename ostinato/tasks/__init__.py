@@ -27,6 +27,7 @@ from ostinato.tasks.base import (
 # Importing the runner modules registers them.
 from ostinato.tasks import debug, execution, flow, http, log, output  # noqa: E402,F401
 from ostinato.tasks import scripts  # noqa: E402,F401
+from ostinato.tasks import kv  # noqa: E402,F401
 
 __all__ = [
     "FAILED",
