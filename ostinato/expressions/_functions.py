@@ -111,6 +111,22 @@ def read(path: Any) -> str:
     return content.decode("utf-8") if isinstance(content, bytes) else str(content)
 
 
+def kv(key: Any, namespace: Any = None, errorOnMissing: Any = True) -> Any:
+    """Kestra's kv(): a value of the KV store, through the ``__kv__`` callable a worker
+    gives its renders. The decider's renders have none (they read no store: invariant 1)."""
+    check_defined(key)
+    lookup = current_state().specials.get("__kv__")
+    if lookup is None:
+        raise ExpressionError(
+            "kv() is only available in task properties (rendered on a worker): not in "
+            "runIf, conditions, Switch values, ForEach values or flow outputs. Read the value "
+            "with an io.kestra.plugin.core.kv.Get task and use its output instead")
+    try:
+        return lookup(key, namespace, errorOnMissing)
+    except ValueError as error:  # KvError: a missing key, a bad key
+        raise ExpressionError(str(error)) from None
+
+
 def file_size(path: Any) -> int:
     return len(read(path).encode("utf-8"))
 
@@ -137,6 +153,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "errorLogs": error_logs,
     "secret": secret,
     "read": read,
+    "kv": kv,
     "fileSize": file_size,
     "isFileEmpty": is_file_empty,
 }

@@ -24,6 +24,7 @@ from ._values import check_defined, to_string
 
 SPECIAL_KEYS = (
     "__now__", "__seed__", "__each_values__", "__error_logs__", "__secrets__", "__read__",
+    "__kv__",
 )
 MAX_RANGE = 100_000
 

@@ -22,6 +22,8 @@ TOPIC_POLICIES: dict[str, tuple[str, int | None]] = {
     "triggers": ("delete", 7 * 24 * 3600 * 1000),
     "logs": ("delete", 7 * 24 * 3600 * 1000),
     "scheduler-state": ("compact", None),
+    # the KV store: the last record of a key is its value, a tombstone its deletion
+    "kv": ("compact", None),
     "flow-trigger-hits": ("delete", 7 * 24 * 3600 * 1000),
     "flow-trigger-state": ("compact", None),
     "executor-changelog": ("compact", None),

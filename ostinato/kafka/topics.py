@@ -9,6 +9,7 @@ from ostinato.kafka.config import TOPIC_POLICIES, KafkaSettings
 
 #: topics read whole by one reader (or one owner), so one partition
 _ONE_PARTITION = {"flows", "services", "scheduler-state", "flow-trigger-state", "flow-trigger-hits",
+                  "kv",
                   "admissions",
                   "admission-state",
                   "worker-control"}

@@ -13,6 +13,7 @@ from ostinato.execution.states import StateType
 
 if TYPE_CHECKING:
     from ostinato.flow.tasks import Task
+    from ostinato.kv.access import KvClient
     from ostinato.storage import Storage
     from ostinato.tasks.scripts.process import ProcessUser
 
@@ -100,10 +101,17 @@ class RunContext:
     cancel_event: threading.Event | None = None
     #: the account script processes run as (None: the worker's own)
     process_user: ProcessUser | None = None
+    #: the KV store as this execution sees it (None: the runner has none; kv tasks and the
+    #: `kv()` function then fail saying so)
+    kv: KvClient | None = None
 
     def render_context(self) -> dict[str, Any]:
-        """The variables with `__now__` set to the clock's current time."""
-        return {**self.variables, "__now__": self.clock()}
+        """The variables with `__now__` set to the clock's current time (and `__kv__`, the
+        `kv()` function's store, when there is one)."""
+        context = {**self.variables, "__now__": self.clock()}
+        if self.kv is not None:
+            context["__kv__"] = self.kv.function
+        return context
 
     def render(self, value: Any) -> Any:
         """Render every template in `value` (strings, recursively through dicts and lists)."""
