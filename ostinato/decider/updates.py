@@ -13,13 +13,9 @@ from ostinato.execution.model import TaskRun
 from ostinato.execution.progress import Phase
 from ostinato.execution.states import StateType
 from ostinato.expressions import ExpressionError
-from ostinato.flow.tasks_execution import Exit, ExecutionUpdatingTask, Labels
+from ostinato.flow.tasks_execution import EXIT_STATES, Exit, ExecutionUpdatingTask, Labels
 from ostinato.protocol import commands as cmd
 
-#: Exit's `state` values and the state each gives
-EXIT_STATES = {"SUCCESS": StateType.SUCCESS, "WARNING": StateType.WARNING,
-               "KILLED": StateType.KILLED, "FAILED": StateType.FAILED,
-               "CANCELED": StateType.CANCELLED, "CANCELLED": StateType.CANCELLED}
 
 
 class UpdateRefused(Exception):

@@ -14,10 +14,16 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from ostinato.execution.states import StateType
 from ostinato.flow.tasks import BlockTask, KestraModel, Task, _check_duration, kestra_task
 
-#: Exit's `state` values (Kestra spells CANCELED with one L; CANCELLED is accepted too)
-EXIT_STATES = ("SUCCESS", "WARNING", "KILLED", "FAILED", "CANCELED", "CANCELLED")
+#: Exit's `state` values and the state each gives (Kestra spells CANCELED with one L; the
+#: state's own name CANCELLED is accepted too)
+EXIT_STATES: dict[str, StateType] = {
+    **{state.value: state for state in (StateType.SUCCESS, StateType.WARNING, StateType.KILLED,
+                                        StateType.FAILED, StateType.CANCELLED)},
+    "CANCELED": StateType.CANCELLED,
+}
 
 
 class ExecutionUpdatingTask(Task):
@@ -35,13 +41,13 @@ class Labels(ExecutionUpdatingTask):
 class Exit(ExecutionUpdatingTask):
     """Ends the execution in `state`; KILLED kills what still runs."""
 
-    state: str = "SUCCESS"
+    state: str = StateType.SUCCESS.value
 
     @field_validator("state")
     @classmethod
     def _known_state(cls, value: str) -> str:
         if "{{" not in value and value not in EXIT_STATES:
-            raise ValueError(f"`state` must be one of {', '.join(EXIT_STATES[:5])}, got `{value}`")
+            raise ValueError(f"`state` must be one of {', '.join(EXIT_STATES)}, got `{value}`")
         return value
 
 
