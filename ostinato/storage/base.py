@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
 
 #: the prefix of every internal-storage URI (`kestra:///io/kestra/tests/...`)
 SCHEME = "kestra://"
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A file or folder of internal storage (Kestra's `FileAttributes`)."""
+
+    name: str
+    is_dir: bool
+    size: int
+    #: seconds since the epoch
+    modified: float
+    created: float
 
 
 @runtime_checkable

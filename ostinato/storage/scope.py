@@ -184,8 +184,29 @@ class ScopedStorage:
         raise FileOutOfScope(f"`{uri}`: a task may not delete internal-storage folders")
 
     def read_text(self, uri: str) -> str:
-        """The file at `uri` as text: the `read()` function's reader."""
+        """The file at `uri` as text: the `read()` function's reader. A path that is not a
+        `kestra://` URI names a namespace file of the execution's namespace, as in Kestra
+        (`read('scripts/query.sql')`)."""
+        if not uri.startswith(SCHEME):
+            from ostinato.storage.namespace_files import storage_path
+
+            try:
+                return self.get(storage_path(self.scope.own.namespace, uri)).decode()
+            except FileNotFoundError:
+                raise FileNotFoundError(f"no namespace file `{uri}` in namespace "
+                                        f"{self.scope.own.namespace}") from None
         return self.get(uri).decode()
+
+    def files_under(self, uri: str) -> list[str]:
+        """The files under the folder `uri` (relative paths) when this execution may read
+        there (FileOutOfScope otherwise); none when the storage cannot list folders."""
+        folder = uri_path(uri)
+        if not self.scope.allows(folder + "/_"):  # a folder is readable when its files are
+            raise FileOutOfScope(f"`{uri}` is out of this execution's reach: {RULE} (execution "
+                                 f"{self.scope.own.execution_id} of namespace "
+                                 f"{self.scope.own.namespace})")
+        lister = getattr(self.storage, "files_under", None)
+        return list(lister(uri)) if lister is not None else []
 
 
 def execution_file_links(execution: Any, *, children: bool = True) -> dict[str, Any]:

@@ -33,6 +33,8 @@ from ostinato.kafka.dead_letters import DeadLetters, count_dead_letter
 from ostinato.kafka.follower import Follower, approximate_ends
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.kafka.producer import ConfirmingProducer, Delivery
+from ostinato.kv.access import KvClient
+from ostinato.kv.store import KvStore
 from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics, start_service_thread
 from ostinato.storage import LocalStorage
@@ -87,6 +89,8 @@ class WorkerService:
         self._cancels: dict[str, threading.Event] = {}
         self._recent = RecentAttempts()
         self.ready = threading.Event()
+        #: the KV store tasks and kv() read and write (its table follows `kv` from `run`)
+        self.kv = KvStore(kafka, codec)
 
     # ------------------------------------------------------------------ loop
 
@@ -96,6 +100,7 @@ class WorkerService:
                                  on_lost=self._on_revoke)
         log.info("worker started", topic=topic, slots=self.config.slots)
         start_service_thread("kills", self._follow_kills, stop)
+        self.kv.start()
         try:
             while not stop.is_set():
                 self._fetch()
@@ -107,6 +112,7 @@ class WorkerService:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._producer.close(10)
             self._consumer.close()
+            self.kv.close()
 
     def _fetch(self) -> None:
         """Keep a few slots' worth of tasks fetched ahead. (Pausing the partitions instead
@@ -233,7 +239,8 @@ class WorkerService:
                                      "__read__": storage.read_text}
         context = RunContext(variables=variables, storage=storage, clock=utcnow, sleep=sleep,
                              log_level=task.task.log_level, cancel_event=cancel,
-                             process_user=self.process_user)
+                             process_user=self.process_user,
+                             kv=KvClient(self.kv, task.tenant_id, task.namespace))
         if task.task.timeout is None:
             return run_task(task.task, context)
         limit = parse_duration(task.task.timeout).total_seconds()

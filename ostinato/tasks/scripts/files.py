@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ostinato.storage import SCHEME, Storage, execution_prefix
+from ostinato.storage import SCHEME, Storage, execution_prefix, namespace_files
 from ostinato.tasks.base import TaskFailed
 
 #: a `kestra:///...` URI inside a command or a script (Kestra's INTERNAL_STORAGE_PATTERN)
@@ -82,6 +82,48 @@ def write_input_files(
             )
         else:
             target.write_text(content, encoding="utf-8")
+
+
+def write_namespace_files(
+    settings: Mapping[str, object], flow_namespace: str, storage: Storage | None, working_dir: Path
+) -> int:
+    """Copy the namespace files `settings` (a script's rendered `namespaceFiles`: `enabled`,
+    `include`, `exclude`, `namespaces`, `folderPerNamespace`) select into `working_dir`;
+    how many. The storage's scope decides which namespaces may be read (the flow's own)."""
+    if str(settings.get("enabled", True)).strip().lower() == "false":
+        return 0
+    lister = getattr(storage, "files_under", None)
+    if storage is None or lister is None:
+        raise TaskFailed("namespaceFiles need an internal storage that lists folders, and "
+                         "none is configured")
+    namespaces = _names(settings.get("namespaces"), "namespaceFiles.namespaces") or [flow_namespace]
+    per_namespace = str(settings.get("folderPerNamespace", False)).strip().lower() == "true"
+    include = _names(settings.get("include"), "namespaceFiles.include")
+    exclude = _names(settings.get("exclude"), "namespaceFiles.exclude")
+    count = 0
+    for namespace in namespaces:
+        try:
+            prefix = namespace_files.files_prefix(namespace)
+            paths = namespace_files.selected(lister(prefix), include, exclude)
+        except (PermissionError, ValueError) as error:
+            raise TaskFailed(f"namespaceFiles of `{namespace}`: {error}") from None
+        base = working_dir / namespace if per_namespace else working_dir
+        for path in paths:
+            target = base.joinpath(*relative_name(path, "namespace file").parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(storage.get(f"{prefix}/{path}"))
+            count += 1
+    return count
+
+
+def _names(value: object, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise TaskFailed(f"`{what}` must be a list of strings")
 
 
 def _is_single_uri(content: str) -> bool:

@@ -55,6 +55,7 @@ from ostinato.tasks.scripts.files import (
     task_storage_prefix,
     upload_output_files,
     write_input_files,
+    write_namespace_files,
 )
 from ostinato.tasks.scripts.logs import ScriptLogConsumer
 from ostinato.flow.script_tasks import (
@@ -111,6 +112,12 @@ def _run_in(
         raise TaskFailed("outputFiles need an internal storage, and none is configured")
 
     read = storage_reader(ctx.storage)
+    if task.namespace_files is not None:  # first: inputFiles of the same name win, as in Kestra
+        flow = ctx.variables.get("flow")
+        namespace = str(flow.get("namespace", "")) if isinstance(flow, Mapping) else ""
+        copied = write_namespace_files(_render(ctx, task.namespace_files, extra), namespace,
+                                       ctx.storage, workspace.working_dir)
+        ctx.log("DEBUG", f"{copied} namespace file(s) copied into the working directory")
     if task.input_files is not None:
         write_input_files(_input_files(ctx, task.input_files, extra), workspace.working_dir, read)
 
@@ -347,9 +354,6 @@ def _refuse_other_runners(task: ScriptTask) -> None:
 
 
 def _log_ignored(task: ScriptTask, ctx: RunContext) -> None:
-    files = task.namespace_files
-    if files is not None and str(files.get("enabled", True)).lower() != "false":
-        ctx.log("WARN", "namespaceFiles are not supported yet: no namespace file is added")
     if isinstance(task, PythonOptions) and task.dependencies:
         ctx.log(
             "WARN",
