@@ -13,6 +13,7 @@ from ostinato.execution.model import TaskRun
 from ostinato.execution.progress import Phase
 from ostinato.execution.states import StateType
 from ostinato.expressions import ExpressionError
+from ostinato.flow.labels import MAX_LABELS, label_errors
 from ostinato.flow.tasks_execution import EXIT_STATES, Exit, ExecutionUpdatingTask, Labels
 from ostinato.protocol import commands as cmd
 
@@ -79,6 +80,14 @@ class ExecutionUpdates(DeciderBase):
             if key.startswith("system."):
                 raise UpdateRefused("System labels can only be set by Kestra itself, "
                                     f"offending label: {key}={value}")
+        merged = {**self.ex.labels, **labels}
+        # the rule every label from outside follows (sizes, no control characters)
+        errors = label_errors(labels, allow_system=True)
+        if len(merged) > MAX_LABELS:
+            errors.append(f"the execution would have {len(merged)} labels, more than the "
+                          f"{MAX_LABELS} accepted")
+        if errors:
+            raise UpdateRefused("; ".join(errors))
         self.ex.labels.update(labels)
 
     def _exit_state(self, run: TaskRun, task: Exit) -> StateType:

@@ -163,6 +163,24 @@ tasks:
                         "system.readOnly=true"]
 
 
+def test_a_label_with_a_control_character_is_refused_naming_it(tmp_path: Path) -> None:
+    runner = _runner(tmp_path)
+    flow = runner.deploy("""
+id: crlf
+namespace: company.team
+tasks:
+  - id: labels
+    type: io.kestra.plugin.core.execution.Labels
+    labels:
+      team: "a\\r\\nSet-Cookie: x"
+""")
+    execution = runner.run(flow)
+    assert execution.state.current is StateType.FAILED
+    assert "team" not in execution.labels
+    errors = [line.message for line in runner.logs_of(execution.id) if line.level == "ERROR"]
+    assert errors == ["label `team`: the value contains the control character U+000D"]
+
+
 def test_exit_killed_kills_the_execution_and_what_follows_never_runs(tmp_path: Path) -> None:
     runner = _runner(tmp_path)
     flow = runner.deploy(EXIT_EXAMPLE)
