@@ -26,6 +26,7 @@ from ostinato import interpret
 from ostinato.flow.inputs import type_inputs as _type_inputs
 from ostinato.flow.model import Flow
 from ostinato.flow.parser import parse_flow
+from ostinato.kv.access import KvClient, MemoryKv
 from ostinato.storage import LocalStorage, input_file_uri_path
 from ostinato.triggers.flow import flow_trigger_requests, listeners
 from ostinato.tasks import RunContext, run_task
@@ -73,6 +74,8 @@ class InProcessRunner:
         self.executions: dict[str, Execution] = {}
         self.logs: list[LogRecord] = []
         self.storage = LocalStorage(self.storage_dir)
+        #: the KV store of kv tasks and kv(), in memory and on the virtual clock
+        self.kv = MemoryKv(lambda: self.now)
         self._queue: deque[ev.Event] = deque()
         #: worker tasks wait here until no event is pending, as on a real worker pool
         self._work: deque[cmd.RunTask] = deque()
@@ -270,6 +273,7 @@ class InProcessRunner:
         context = RunContext(
             variables=command.variables, storage=self.storage, clock=lambda: self.now,
             sleep=self._sleep, log_level=command.task.log_level,
+            kv=KvClient(self.kv, None, str((command.variables.get("flow") or {}).get("namespace", ""))),
         )
         outcome = run_task(command.task, context)
         for line in outcome.logs:

@@ -25,6 +25,8 @@ class KvSet(Task):
     overwrite: bool | str = True
     ttl: str | None = None
     kv_type: str | None = None
+    #: Kestra's description of the pair (shown in its UI); accepted, not kept
+    kv_description: str | None = None
 
     @field_validator("ttl")
     @classmethod

@@ -33,6 +33,10 @@ class KvError(ValueError):
     `overwrite: false`. The message says which and why."""
 
 
+class KvTooLarge(KvError):
+    """A value over MAX_VALUE_BYTES."""
+
+
 @dataclass(frozen=True)
 class TypedValue:
     """A value as the store keeps it: Kestra's type and the JSON value."""
@@ -147,6 +151,8 @@ def parse_ttl(ttl: Any) -> timedelta | None:
     when it is not a duration or is negative."""
     if ttl is None or ttl == "":
         return None
+    if isinstance(ttl, str) and ttl.strip().startswith("-"):  # Java's `-PT1H`
+        raise KvError("ttl cannot be negative")
     try:
         duration = parse_duration(ttl)
     except InvalidDuration as error:
@@ -162,7 +168,7 @@ def check_size(value: TypedValue) -> str:
     text = value.json()
     size = len(text.encode())
     if size > MAX_VALUE_BYTES:
-        raise KvError(f"The value is {size} bytes, over the KV store's limit of "
+        raise KvTooLarge(f"The value is {size} bytes, over the KV store's limit of "
                       f"{MAX_VALUE_BYTES} bytes: store large data in internal storage and keep "
                       "its kestra:// URI in the KV store")
     return text

@@ -14,16 +14,20 @@ from ostinato.management import Management
 from ostinato.services.api.context import Api
 from ostinato.services.api.errors import install_basic_auth, install_error_handlers
 from ostinato.services.api.limits import BodyLimit
-from ostinato.services.api.routes import bulk, control, create, executions, flows, logs, webhooks
+from ostinato.kv.access import KvAccess
+from ostinato.services.api.routes import bulk, control, create, executions, flows, kv, logs, webhooks
+from ostinato.services.api.routes import namespace_files
 
 SERVICES = ("executor", "worker", "scheduler", "api")
 
 
 def create_app(api: Api, heartbeats: HeartbeatView | None = None,
-               management: Management | None = None) -> FastAPI:
+               management: Management | None = None, kv_store: KvAccess | None = None) -> FastAPI:
+    """`kv_store`: the KV store of the `/namespaces/{ns}/kv` paths (503 without one)."""
     app = FastAPI(title="ostinato", summary="Kestra-compatible REST API of ostinato",
                   docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.api = api
+    app.state.kv = kv_store
     install_error_handlers(app)
     # innermost of the middlewares: authentication answers first, metrics count the 413s
     limits = api.settings
@@ -41,7 +45,7 @@ def create_app(api: Api, heartbeats: HeartbeatView | None = None,
     # the most specific paths first: `/executions/webhook/...`, `/executions/kill/by-ids` and
     # `/executions/{id}/resume` must not read as `/executions/{namespace}/{flowId}`
     for router in (webhooks.router, bulk.router, flows.router, control.router, executions.router,
-                   create.router, logs.router):
+                   create.router, logs.router, kv.router, namespace_files.router):
         app.include_router(router, prefix="/api/v1/{tenant}")
         app.include_router(router, prefix="/api/v1", include_in_schema=False)
 

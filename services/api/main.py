@@ -12,6 +12,7 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.flow_writer import FlowWriter
 from ostinato.kafka.heartbeat import HeartbeatView
+from ostinato.kv.store import KvStore
 from ostinato.management import Management, StandardMetrics, start_service_thread
 from ostinato.storage import LocalStorage
 from ostinato.wire.codec import Codec
@@ -35,10 +36,12 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
         view = ExecutionView(kafka, codec, data_dir, retention=settings.retention,
                              sweep_seconds=settings.retention_sweep)
         view.start()
+        kv_store = KvStore(kafka, codec)
+        kv_store.start()
         api = Api(kafka=kafka, codec=codec, flows=flows, writer=FlowWriter(kafka, codec, flows),
                   view=view, storage=LocalStorage(storage_dir), producer=AsyncProducer(kafka),
                   settings=settings)
-        server = uvicorn.Server(uvicorn.Config(create_app(api, heartbeats, management), host=host, port=port,
+        server = uvicorn.Server(uvicorn.Config(create_app(api, heartbeats, management, kv_store), host=host, port=port,
                                                log_level="warning", timeout_graceful_shutdown=5))
         thread = start_service_thread("uvicorn", server.run)
         # ready (in the Service) once the view and the flows have caught up with the topics;
@@ -57,6 +60,7 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
         api.cpu.close()
         api.writer.close()
         view.stop()
+        kv_store.close()
         flows.stop()
         heartbeats.stop()
 
