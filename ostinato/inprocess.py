@@ -20,6 +20,7 @@ from ostinato.decider import Settings, decide
 from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.decider.concurrency import admission
+from ostinato.execution.logs import LogEntry
 from ostinato.execution.model import Execution
 from ostinato.execution.states import StateType
 from ostinato import interpret
@@ -29,7 +30,9 @@ from ostinato.flow.parser import parse_flow
 from ostinato.kv.access import KvClient, MemoryKv
 from ostinato.storage import LocalStorage, input_file_uri_path
 from ostinato.triggers.flow import flow_trigger_requests, listeners
-from ostinato.tasks import RunContext, run_task
+from ostinato.tasks import RunContext
+from ostinato.tasks.log_fetch import LOGS_SOURCE
+from ostinato.tasks.working_directory import WorkingDirectories, run_worker_task
 
 
 class FlowNotFound(LookupError):
@@ -74,6 +77,8 @@ class InProcessRunner:
         self.executions: dict[str, Execution] = {}
         self.logs: list[LogRecord] = []
         self.storage = LocalStorage(self.storage_dir)
+        #: WorkingDirectory children share a directory here too (tasks/working_directory.py)
+        self.working_directories = WorkingDirectories()
         #: the KV store of kv tasks and kv(), in memory and on the virtual clock
         self.kv = MemoryKv(lambda: self.now)
         self._queue: deque[ev.Event] = deque()
@@ -274,8 +279,11 @@ class InProcessRunner:
             variables=command.variables, storage=self.storage, clock=lambda: self.now,
             sleep=self._sleep, log_level=command.task.log_level,
             kv=KvClient(self.kv, None, str((command.variables.get("flow") or {}).get("namespace", ""))),
+            services={LOGS_SOURCE: self._log_entries},
         )
-        outcome = run_task(command.task, context)
+        outcome = run_worker_task(command.task, context, task_run_id=command.task_run_id,
+                                  attempt=command.attempt, group=command.working_directory,
+                                  directories=self.working_directories)
         for line in outcome.logs:
             self.logs.append(LogRecord(command.execution_id, command.task_run_id,
                                        command.task.id, line.level, line.message))
@@ -285,6 +293,15 @@ class InProcessRunner:
             [{"level": line.level, "message": line.message} for line in outcome.logs],
             outcome.metrics,
         ))
+
+    def _log_entries(self, execution_id: str) -> list[LogEntry]:
+        """The log lines of an execution, as log.Fetch reads them."""
+        execution = self.executions.get(execution_id)
+        if execution is None:
+            return []
+        return [LogEntry(execution.namespace, execution.flow_id, execution_id, line.level,
+                         line.message, self.now, line.task_run_id, line.task_id)
+                for line in self.logs_of(execution_id)]
 
     def _sleep(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)

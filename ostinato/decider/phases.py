@@ -106,4 +106,9 @@ class Phases(DeciderBase):
             self.finish_execution(outcome)
         else:
             task = self.flow.task(node.task_id)
-            self.end_run(node, flowable_for(task).outcome(task, outcome))
+            flowable = flowable_for(task)
+            if getattr(flowable, "ends_on_worker", False):  # WorkingDirectory: one last attempt
+                progress.outcome = flowable.outcome(task, outcome)
+                self.dispatch(node, task)
+                return
+            self.end_run(node, flowable.outcome(task, outcome))

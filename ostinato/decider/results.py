@@ -8,8 +8,9 @@ from datetime import datetime
 from ostinato.decider.base import DeciderBase
 from ostinato.decider.retry import effective_retry, first_attempt_start, next_attempt_at
 from ostinato.execution.model import TaskRun
-from ostinato.execution.states import StateType, state_of
+from ostinato.execution.states import StateType, state_of, worse
 from ostinato.flow.tasks import Task
+from ostinato.flow.tasks_storage import WorkingDirectory
 from ostinato.protocol import events as ev
 
 
@@ -52,6 +53,9 @@ class Results(DeciderBase):
     def attempt_ended(self, run: TaskRun, state: StateType) -> None:
         """An attempt ended in `state`: retry the run, or end it."""
         task = self.flow.task(run.task_id)
+        if isinstance(task, WorkingDirectory):  # its own last attempt (phases.py): no retry
+            self.end_run(run, worse(run.progress.outcome or StateType.SUCCESS, state))
+            return
         if state is StateType.FAILED and self._retry(run, task):
             return
         policy = effective_retry(self.flow, task)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ostinato.decider.base import DeciderBase
 from ostinato.decider.context import task_context
 from ostinato.decider.flowables import FlowableFailure, flowable_for
+from ostinato.decider.flowables.working_directory import working_group
 from ostinato.decider.plans import Identity, enabled
 from ostinato.execution.model import Attempt, State, TaskRun
 from ostinato.execution.progress import Phase
@@ -88,7 +89,9 @@ class Runs(DeciderBase):
             self.update_execution(run, task)
             return
         variables = task_context(self.flow, self.ex, run, task, self.settings, self.now)
-        self.commands.append(cmd.RunTask(self.ex.id, run.id, attempt, task, variables))
+        parent = None if run.parent_task_run_id is None else self.ex.run(run.parent_task_run_id)
+        group = None if parent is None else working_group(parent, self.flow.task(parent.task_id), run)
+        self.commands.append(cmd.RunTask(self.ex.id, run.id, attempt, task, variables, group))
 
     def end_run(self, run: TaskRun, state: StateType) -> None:
         """Give the task run its final state and tell its parent (after this event's work)."""

@@ -18,6 +18,9 @@ class RunTask:
     attempt: int
     task: Task
     variables: dict[str, Any]
+    #: for a child of a WorkingDirectory: its group, as JSON text (the WorkingDirectory's
+    #: task run id and setup: ostinato/tasks/working_directory.py WorkingGroup); else None
+    working_directory: str | None = None
 
 
 @dataclass(frozen=True)

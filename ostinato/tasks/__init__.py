@@ -27,6 +27,8 @@ from ostinato.tasks.base import (
 # Importing the runner modules registers them.
 from ostinato.tasks import debug, execution, flow, http, log, output  # noqa: E402,F401
 from ostinato.tasks import scripts  # noqa: E402,F401
+from ostinato.tasks import http_download, log_fetch, working_directory  # noqa: E402,F401
+from ostinato.tasks.storage import files as _storage_files, item_tasks as _item_tasks  # noqa: E402,F401
 from ostinato.tasks import kv  # noqa: E402,F401
 
 __all__ = [

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ostinato.execution.states import StateType
@@ -101,6 +102,10 @@ class RunContext:
     cancel_event: threading.Event | None = None
     #: the account script processes run as (None: the worker's own)
     process_user: ProcessUser | None = None
+    #: the directory a WorkingDirectory's children share (None: each task makes its own)
+    working_dir: Path | None = None
+    #: what the worker offers some tasks, by name (`logs`: ostinato/tasks/log_fetch.py)
+    services: dict[str, Any] = field(default_factory=dict)
     #: the KV store as this execution sees it (None: the runner has none; kv tasks and the
     #: `kv()` function then fail saying so)
     kv: KvClient | None = None

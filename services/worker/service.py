@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from pydantic import ValidationError
@@ -39,18 +39,29 @@ from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics, start_service_thread
 from ostinato.storage import LocalStorage
 from ostinato.storage.scope import LINKS_VARIABLE, ScopedStorage, scope_of
-from ostinato.tasks import RunContext, TaskOutcome, run_task
+from ostinato.tasks import RunContext, TaskOutcome
 from ostinato.tasks.base import LogLine, TaskKilled
 from ostinato.tasks.scripts.process import ProcessUser, process_user_named
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 from ostinato.services.worker.commits import ContiguousOffsets, RecentAttempts
+from ostinato.services.worker.logs_reader import LogsReader
+from ostinato.tasks.log_fetch import LOGS_SOURCE
+from ostinato.tasks.working_directory import WorkingDirectories, run_worker_task
+from ostinato.execution.logs import LogEntry
 
 log = get_logger(component="worker")
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,9 @@ class WorkerService:
         #: task run id -> the event that stops it (set by a KillTask on worker-control)
         self._cancels: dict[str, threading.Event] = {}
         self._recent = RecentAttempts()
+        #: the directories WorkingDirectory children share (ostinato/tasks/working_directory.py)
+        self._directories = WorkingDirectories()
+        self._logs = LogsReader(kafka, codec)
         self.ready = threading.Event()
         #: the KV store tasks and kv() read and write (its table follows `kv` from `run`)
         self.kv = KvStore(kafka, codec)
@@ -240,12 +254,19 @@ class WorkerService:
         context = RunContext(variables=variables, storage=storage, clock=utcnow, sleep=sleep,
                              log_level=task.task.log_level, cancel_event=cancel,
                              process_user=self.process_user,
-                             kv=KvClient(self.kv, task.tenant_id, task.namespace))
+                             kv=KvClient(self.kv, task.tenant_id, task.namespace),
+                             services={LOGS_SOURCE: self._logs_source(task)})
+
+        def execute() -> TaskOutcome:
+            return run_worker_task(task.task, context, task_run_id=task.task_run_id,
+                                   attempt=task.attempt, group=task.working_directory,
+                                   directories=self._directories)
+
         if task.task.timeout is None:
-            return run_task(task.task, context)
+            return execute()
         limit = parse_duration(task.task.timeout).total_seconds()
         box: list[TaskOutcome] = []
-        runner = threading.Thread(target=lambda: box.append(run_task(task.task, context)), daemon=True)
+        runner = threading.Thread(target=lambda: box.append(execute()), daemon=True)
         runner.start()
         runner.join(limit)
         if box:
@@ -254,6 +275,13 @@ class WorkerService:
         runner.join(3)
         message = f"Task timed out after {task.task.timeout}"
         return TaskOutcome(StateType.FAILED, {}, [*context.logs, LogLine("ERROR", message, utcnow())], [])
+
+    def _logs_source(self, task: rec.WorkerTask) -> Callable[[str], list[LogEntry]]:
+        """log.Fetch's reader: the lines of an execution, read from about this one's start."""
+        execution = task.variables.get("execution")
+        start = execution.get("startDate") if isinstance(execution, dict) else None
+        since = _instant(start) if isinstance(start, str) else None
+        return lambda execution_id: self._logs.read(execution_id, since)
 
     @staticmethod
     def _process_user(name: str | None) -> ProcessUser | None:

@@ -13,6 +13,7 @@ from ostinato.decider.flowables.sequential import AllowFailureFlowable, Sequenti
 from ostinato.decider.flowables.switch import SwitchFlowable
 from ostinato.flow import tasks as t
 from ostinato.flow.tasks_execution import LoopUntil
+from ostinato.decider.flowables.working_directory import WorkingDirectory, WorkingDirectoryFlowable
 
 _FLOWABLES: dict[type[t.Task], Flowable] = {
     t.Sequential: SequentialFlowable(),
@@ -26,6 +27,7 @@ _FLOWABLES: dict[type[t.Task], Flowable] = {
     t.Dag: DagFlowable(),
     t.Pause: PauseFlowable(),
     LoopUntil: LoopUntilFlowable(),
+    WorkingDirectory: WorkingDirectoryFlowable(),
 }
 
 

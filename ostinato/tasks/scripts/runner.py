@@ -91,6 +91,8 @@ def run_script_task(task: ScriptTask, ctx: RunContext) -> dict[str, Any]:
     _log_ignored(task, ctx)
     timeout = _timeout(task, ctx)
     workspace = Workspace.create()
+    if ctx.working_dir is not None:  # a WorkingDirectory's child: its files stay for the next
+        workspace = Workspace(workspace.root, ctx.working_dir, workspace.output_dir)
     try:
         return _run_in(workspace, task, ctx, timeout)
     finally:
@@ -135,6 +137,8 @@ def _run_in(
     if ctx.process_user is not None:
         env["HOME"] = str(workspace.working_dir)  # the worker's HOME is not the script user's
         hand_over(workspace.root, ctx.process_user)
+        if ctx.working_dir is not None:
+            hand_over(workspace.working_dir, ctx.process_user)
 
     consumer = ScriptLogConsumer(ctx)
     ctx.log("DEBUG", f"Starting command with the task runner `{PROCESS_RUNNER}`")

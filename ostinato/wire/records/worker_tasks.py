@@ -30,11 +30,13 @@ class WorkerTask:
     event_id: str | None = None
     #: when the worker must give up (the task's timeout from `at`), if any
     deadline: datetime | None = None
+    #: a WorkingDirectory child's group, JSON text (RunTask.working_directory)
+    working_directory: str | None = None
 
     def run_task(self) -> cmd.RunTask:
         """The decider's command again."""
         return cmd.RunTask(self.execution_id, self.task_run_id, self.attempt, self.task,
-                           self.variables)
+                           self.variables, self.working_directory)
 
 
 def task_json(task: Task) -> str:
@@ -67,6 +69,7 @@ def worker_task_record(
         "taskJson": task_json(command.task),
         "variablesJson": to_json(command.variables),
         "deadline": opt_instant(deadline),
+        "workingDirectoryJson": command.working_directory,
     }
 
 
@@ -86,4 +89,5 @@ def worker_task_from_record(record: dict[str, Any]) -> WorkerTask:
         at=record["at"],
         event_id=record["eventId"],
         deadline=record["deadline"],
+        working_directory=record.get("workingDirectoryJson"),
     )
