@@ -40,6 +40,14 @@ def _path(namespace: str, path: str | None) -> str:
         raise ApiError(422, str(error)) from None
 
 
+def _relative(path: str | None) -> str:
+    """A namespace file path normalised; 422 for a bad one."""
+    try:
+        return nsf.relative_path(path)
+    except nsf.BadNamespacePath as error:
+        raise ApiError(422, str(error)) from None
+
+
 def _ensure_root(storage: LocalStorage, namespace: str) -> str:
     """The namespace's files folder, created when missing (as Kestra does on a first list)."""
     root = _path(namespace, None)
@@ -57,7 +65,7 @@ def search(namespace: str, q: str, request: Request) -> Any:
 @router.get("/namespaces/{namespace}/files/stats", summary="A namespace file's attributes")
 def stats(namespace: str, request: Request, path: str | None = None) -> Any:
     storage = _storage(request)
-    target = _ensure_root(storage, namespace) if not nsf.relative_path(path) else _path(namespace, path)
+    target = _ensure_root(storage, namespace) if not _relative(path) else _path(namespace, path)
     found = storage.stat(target)
     if found is None:
         raise not_found(f"No namespace file `{path}` in namespace {namespace}")
@@ -68,7 +76,7 @@ def stats(namespace: str, request: Request, path: str | None = None) -> Any:
 def list_directory(namespace: str, request: Request, path: str | None = None) -> Any:
     storage = _storage(request)
     target = _path(namespace, path)
-    if not nsf.relative_path(path):
+    if not _relative(path):
         _ensure_root(storage, namespace)
     entries = storage.entries(target)
     if entries is None:
@@ -116,7 +124,7 @@ async def upload(namespace: str, request: Request, path: str | None = None) -> R
             raise ApiError(422, str(error)) from None
         targets = [(_path(namespace, name), data) for name, data in members]
     else:
-        if not nsf.relative_path(path):
+        if not _relative(path):
             raise ApiError(422, "The `path` query parameter must name the file to create")
         targets = [(_path(namespace, path), content)]
 
@@ -146,7 +154,7 @@ def move(namespace: str, request: Request) -> Response:
 @router.delete("/namespaces/{namespace}/files", summary="Delete a file or directory")
 def delete(namespace: str, path: str, request: Request) -> Response:
     """Delete the file or folder, then each parent folder left empty (Kestra's cascade)."""
-    storage, relative = _storage(request), nsf.relative_path(path)
+    storage, relative = _storage(request), _relative(path)
     if not relative:
         raise ApiError(422, "Deleting needs a `path` inside the namespace's files")
     storage.delete(_path(namespace, relative))
