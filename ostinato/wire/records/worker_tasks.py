@@ -41,7 +41,8 @@ class WorkerTask:
 
 def task_json(task: Task) -> str:
     """A task definition as JSON text, shaped like the flow's YAML."""
-    return to_json(task.model_dump(by_alias=True, exclude_none=True))
+    # serialize_as_any: child tasks (a WorkingDirectory's) keep the fields of their own types
+    return to_json(task.model_dump(by_alias=True, exclude_none=True, serialize_as_any=True))
 
 
 def worker_task_record(
