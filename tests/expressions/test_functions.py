@@ -148,5 +148,10 @@ def test_read_and_file_functions() -> None:
 
 
 def test_unknown_function() -> None:
-    with pytest.raises(ExpressionError, match="Unable to find `kv`"):
+    with pytest.raises(ExpressionError, match="Unable to find `noSuchFunction`"):
+        r("{{ noSuchFunction('KEY') }}")
+
+
+def test_kv_outside_a_worker_render_says_where_it_is_available() -> None:
+    with pytest.raises(ExpressionError, match="kv\\(\\) is only available in task properties"):
         r("{{ kv('KEY') }}")

@@ -325,10 +325,20 @@ def test_without_task_runner_the_process_runner_is_used() -> None:
     assert lines(run_task(task, RunContext(variables={}))) == ["ok"]
 
 
-def test_namespace_files_are_ignored_with_a_warning() -> None:
-    outcome = run({"type": SHELL, "namespaceFiles": {"enabled": True}, "commands": ["echo ok"]})
+def test_namespace_files_are_copied_into_the_working_directory(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    storage.put("company/team/_files/scripts/a.txt", b"A")
+    storage.put("company/team/_files/scripts/skip.txt", b"S")
+    storage.put("company/team/_files/top.txt", b"T")
+    storage.put("other/_files/b.txt", b"B")
+    outcome = run({"type": SHELL, "namespaceFiles": {"enabled": True, "include": ["scripts/**"],
+                                                     "exclude": ["**/skip.txt"]},
+                   "commands": ["find . -type f | sort"]}, EXECUTION_VARS, storage)
     assert outcome.state == "SUCCESS"
-    assert "namespaceFiles" in lines(outcome, "WARN")[0]
+    assert lines(outcome) == ["./scripts/a.txt"]
+    off = run({"type": SHELL, "namespaceFiles": {"enabled": False}, "commands": ["ls | wc -l"]},
+              EXECUTION_VARS, storage)
+    assert lines(off) == ["0"]
 
 
 def test_custom_interpreter() -> None:
