@@ -55,6 +55,7 @@ from ostinato.tasks.scripts.files import (
     task_storage_prefix,
     upload_output_files,
     write_input_files,
+    write_namespace_files,
 )
 from ostinato.tasks.storage.files import delete_file
 
@@ -171,8 +172,13 @@ class WorkingDirectories:
 
 def setup(group: WorkingGroup, ctx: RunContext, directory: Path) -> None:
     """A fresh directory: the namespace files asked for, then the `inputFiles`."""
-    if group.namespace_files and str(group.namespace_files.get("enabled", True)).lower() != "false":
-        ctx.log("WARN", "namespaceFiles of a WorkingDirectory are not supported yet: none were copied")
+    if group.namespace_files is not None:  # first: inputFiles of the same name win, as in Kestra
+        flow = ctx.variables.get("flow")
+        namespace = str(flow.get("namespace", "")) if isinstance(flow, Mapping) else ""
+        settings = ctx.render(group.namespace_files)
+        copied = write_namespace_files(settings if isinstance(settings, Mapping) else {}, namespace,
+                                       ctx.storage, directory)
+        ctx.log("DEBUG", f"{copied} namespace file(s) copied into the working directory")
     if group.input_files is not None:
         write_input_files(_input_files(ctx.render(group.input_files)), directory,
                           storage_reader(ctx.storage))

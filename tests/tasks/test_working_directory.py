@@ -151,3 +151,28 @@ tasks:
         type: io.kestra.plugin.core.flow.Parallel
         tasks: [{id: r, type: io.kestra.plugin.core.debug.Return, format: x}]
 """)
+
+
+def test_namespace_files_are_copied_first(tmp_path: Path) -> None:
+    """Kestra's working-directory-namespace-files.yaml, with a script reading the files
+    (Kestra's own uses a test-only Read task)."""
+    runner = InProcessRunner(storage_dir=tmp_path)
+    for path in ("test/a/b/c/1.txt", "a/b/c/2.txt", "ignore/4.txt"):
+        runner.storage.put(f"io/kestra/tests/_files/{path}", path.encode())
+    execution = runner.run(runner.deploy("""
+id: working-directory-namespace-files
+namespace: io.kestra.tests
+tasks:
+  - id: worker
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    namespaceFiles:
+      enabled: true
+      exclude:
+        - /ignore/**
+    tasks:
+      - id: t1
+        type: io.kestra.plugin.core.storage.LocalFiles
+        outputs: ["**/*.txt"]
+"""))
+    child = next(r for r in execution.task_run_list if r.task_id == "t1")
+    assert sorted(child.outputs["uris"]) == ["a/b/c/2.txt", "test/a/b/c/1.txt"]
