@@ -50,6 +50,19 @@ def test_terraform_create_read_delete_and_the_ui_calls(api: ApiServer) -> None:
     assert names == {"scripts", "empty"}  # `lib` went with its only file (Kestra's cascade)
 
 
+def test_cli_update_with_delete_replaces_the_namespace_files(api: ApiServer) -> None:
+    ns = namespace()
+    upload(api, ns, "/old.txt", b"old")
+    # `kestra namespace files update NS ./local / --delete`: DELETE ?path=/, then one POST
+    # per file with the part named after the file
+    cleared = api.http.request("DELETE", f"{api.base_url}/api/v1/namespaces/{ns}/files",
+                               params={"path": "/"})
+    assert cleared.status_code == 200, cleared.text
+    upload(api, ns, "/queries/report.sql", b"select 1", filename="report.sql")
+    assert api.http.get(api.url(f"/namespaces/{ns}/files/search"), params={"q": "/"}).json() == [
+        "/queries/report.sql"]
+
+
 def test_escaping_and_reserved_paths_are_refused(api: ApiServer) -> None:
     ns = namespace()
     for path in ("/../../etc/passwd", "/_flows/x.yml"):

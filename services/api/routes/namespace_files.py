@@ -153,10 +153,12 @@ def move(namespace: str, request: Request) -> Response:
 
 @router.delete("/namespaces/{namespace}/files", summary="Delete a file or directory")
 def delete(namespace: str, path: str, request: Request) -> Response:
-    """Delete the file or folder, then each parent folder left empty (Kestra's cascade)."""
+    """Delete the file or folder (`/`: every file of the namespace), then each parent
+    folder left empty (Kestra's cascade)."""
     storage, relative = _storage(request), _relative(path)
-    if not relative:
-        raise ApiError(422, "Deleting needs a `path` inside the namespace's files")
+    if not relative:  # `kestra namespace files update --delete` empties the namespace first
+        storage.delete(_path(namespace, None))
+        return Response(status_code=200)
     storage.delete(_path(namespace, relative))
     parent = relative.rpartition("/")[0]
     while parent:
