@@ -128,6 +128,16 @@ class TaskRun:
         if type(self.progress) is dict:  # its JSON form, as a record gives it
             self.progress = TaskRunProgress.from_dict(self.progress)
 
+    @property
+    def outputs_readable(self) -> bool:
+        """Whether templates see this run's outputs: once it has ended, or (a flowable, which
+        has no attempts) from the moment it set them as it began (a Switch's `value`, a
+        loop's `iterationCount`), for its children to read. A run waiting to retry keeps its
+        failed attempt's outputs to itself."""
+        if self.outputs is None:
+            return False
+        return self.state.terminal or not self.attempts
+
     def to_dict(self, *, internal: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,

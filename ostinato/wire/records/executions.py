@@ -95,11 +95,11 @@ def task_run_from_record(record: dict[str, Any]) -> TaskRun:
 
 def rebuild_task_outputs(execution: Execution) -> dict[str, Any]:
     """Recompute `execution.task_outputs` (never serialized) from its task runs: the
-    outputs of every terminal run, in list order, nested by each-values as the decider
-    records them. Sets it on the execution and returns it."""
+    outputs templates can read (`TaskRun.outputs_readable`), in list order, nested by
+    each-values as the decider records them. Sets it on the execution and returns it."""
     execution.task_outputs = {}
     for run in execution.task_run_list:
-        if run.state.terminal:
+        if run.outputs_readable:
             execution.record_outputs(run)
     return execution.task_outputs
 
@@ -271,7 +271,7 @@ def apply_execution_update(execution: Execution | None, update: dict[str, Any]) 
             raise ValueError(f"task run {run.id} at index {index} of execution {update['id']}, "
                              f"which has only {known} task runs: an update is missing")
         execution.put(index, run)
-        if run.state.terminal:
+        if run.outputs_readable:
             execution.record_outputs(run)
     if len(execution.task_run_list) != update["taskRunCount"]:
         raise ValueError(f"execution {update['id']} has {update['taskRunCount']} task runs, "
