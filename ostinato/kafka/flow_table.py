@@ -19,18 +19,15 @@ of `latest_flows`: it stops that flow, never the reader or the other flows.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from ostinato.flow.model import Flow
 from ostinato.flow.parser import FlowValidationError, parse_flow
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters
-from ostinato.kafka.follower import Follower
 from ostinato.kafka.messages import Received
-from ostinato.kafka.producer import ConfirmingProducer
+from ostinato.kafka.topic_table import TopicTable
 from ostinato.logging import get_logger
-from ostinato.management import start_service_thread
 from ostinato.wire.codec import Codec
 from ostinato.wire.records import FlowRevision, flow_from_record
 
@@ -49,36 +46,13 @@ class _Entry:
     broken: str | None = None
 
 
-class FlowTable:
+class FlowTable(TopicTable):
     """The flows topic read from the beginning, then followed."""
 
     def __init__(self, settings: KafkaSettings, codec: Codec) -> None:
-        self._settings = settings
-        self._codec = codec
+        super().__init__(settings, codec, topic="flows", reader="flow-table")
         self._revisions: dict[FlowRef, dict[int, _Entry]] = {}
-        self._lock = threading.Condition()
-        #: the next offset of `flows` to read: every record before it has been applied
-        self.position = 0
-        self._caught_up = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.version = 0
-
-    def start(self) -> None:
-        self._thread = start_service_thread("flow-table", self._follow)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def wait_caught_up(self, timeout: float) -> bool:
-        """True once every flow present at start has been read."""
-        return self._caught_up.wait(timeout)
-
-    @property
-    def caught_up(self) -> bool:
-        return self._caught_up.is_set()
 
     def get(self, namespace: str, flow_id: str, revision: int | None = None,
             tenant_id: str | None = None) -> Flow | None:
@@ -138,11 +112,6 @@ class FlowTable:
             entry = (self._revisions.get((tenant_id, namespace, flow_id)) or {}).get(revision)
             return None if entry is None else entry.offset
 
-    def wait_read(self, offset: int, timeout: float) -> bool:
-        """Wait until the record at `offset` of `flows` has been read (and applied or not)."""
-        with self._lock:
-            return self._lock.wait_for(lambda: self.position > offset, timeout)
-
     def add(self, revision: FlowRevision, offset: int | None = None) -> bool:
         """Apply a revision if its number is above the flow's latest (the rule every reader
         applies, see the module doc); returns whether it was accepted."""
@@ -158,21 +127,6 @@ class FlowTable:
             self.version += 1
             return True
 
-    def _follow(self) -> None:
-        # an explicit offset: OFFSET_BEGINNING costs 0.5 s
-        follower = Follower(self._settings, {("flows", 0): 0}, fetch_wait_ms=5)
-        producer = ConfirmingProducer(self._settings)
-        dead_letters = DeadLetters(producer, self._codec, reader="flow-table")
-        try:
-            while not self._stop.is_set():
-                for received in follower.poll(500, 0.1):
-                    self._read(received, dead_letters)
-                if follower.reached_end:
-                    self._caught_up.set()
-        finally:
-            follower.close()
-            producer.close(5)
-
     def _read(self, received: Received, dead_letters: DeadLetters) -> None:
         offset = received.offset
         decoded = dead_letters.decode(received, expected="Flow")
@@ -183,9 +137,7 @@ class FlowTable:
             except (ValueError, KeyError, TypeError) as error:
                 dead_letters.send(received, f"not a flow revision: {error!r}")
         if revision is None:
-            with self._lock:
-                self.position = max(self.position, offset + 1)
-                self._lock.notify_all()
+            self._advance(offset)
             return
         if not self.add(revision, offset):
             log.info("flow revision already taken by an earlier record, ignored",
