@@ -161,7 +161,7 @@ class Flow(KestraModel):
         found = private.get("_reads_task_states")
         if found is None:
             found = private["_reads_task_states"] = any(
-                _reads_tasks(text) for text in _strings(self.model_dump(by_alias=True, serialize_as_any=True)))
+                _reads_tasks(text) for text in strings_in(self.model_dump(by_alias=True, serialize_as_any=True)))
         return bool(found)
 
     def all_tasks(self) -> list[Task]:
@@ -173,16 +173,17 @@ class Flow(KestraModel):
         return [*self.plugin_defaults, *self.task_defaults]
 
 
-def _strings(value: Any) -> Iterator[str]:
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string in a JSON-like value, keys included (where templates can hide)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
+            yield from strings_in(key)
+            yield from strings_in(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from strings_in(item)
 
 
 def _reads_tasks(text: str) -> bool:

@@ -3,9 +3,10 @@ task carries only the variables its templates reference")."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 from ostinato.expressions import referenced_variables
+from ostinato.flow.model import strings_in
 from ostinato.flow.tasks import Task
 
 #: small, and used by runners themselves (storage paths, log context)
@@ -16,22 +17,10 @@ ALWAYS = frozenset({"flow", "execution", "task", "taskrun"})
 WORKER_SIDE = frozenset({"__now__", "__secrets__"})
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def worker_variables(task: Task, variables: dict[str, Any]) -> dict[str, Any]:
     """The subset of `variables` that `task`'s properties can reference."""
     names: set[str] = set()
-    for text in _strings(task.model_dump(by_alias=True, exclude_none=True)):
+    for text in strings_in(task.model_dump(by_alias=True, exclude_none=True)):
         if "render" in text:  # render() may reach any variable: ship them all
             names = set(variables)
             break
