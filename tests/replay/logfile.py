@@ -93,6 +93,17 @@ def command_summary(command: Any) -> dict[str, Any]:
     return readable(summary)
 
 
+def as_recorded(actual: list[dict[str, Any]], recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`actual` commands without the fields a log recorded before they existed does not
+    have, when they are unset (None): the protocol gains optional fields compatibly, and a
+    field left unset changes nothing a log says. A set value is always compared."""
+    out = []
+    for index, command in enumerate(actual):
+        known = recorded[index] if index < len(recorded) else command
+        out.append({k: v for k, v in command.items() if k in known or v is not None})
+    return out
+
+
 def plain(value: Any) -> Any:
     """`value` as it reads back from a JSON file (tuples become lists ...)."""
     return json.loads(json.dumps(readable(value)))
