@@ -208,6 +208,10 @@ def _message(err: Any, value: Any, parent: Any, path: PathT) -> str:
         return f"unknown property `{path[-1] if path else '?'}`{owner}"
     if kind in _SIMPLE_MESSAGES:
         return f"{_SIMPLE_MESSAGES[kind]}, got `{_show(value)}`"
+    if kind == "unknown_task_type":  # a plugin that failed to load may be why: say so
+        from ostinato.plugins import unknown_type_hint
+
+        return f"{err.get('msg', kind)}{unknown_type_hint()}"
     if kind == "literal_error":
         return f"expected one of {ctx.get('expected', '?')}, got `{_show(value)}`"
     if kind == "string_pattern_mismatch":

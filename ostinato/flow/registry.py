@@ -42,13 +42,25 @@ class TypeRegistry(Generic[T]):
         return cls
 
     def resolve(self, name: str) -> type[T]:
-        try:
-            return self._classes[name]
-        except KeyError:
-            raise self._error(f"unknown {self.kind} type `{name}`") from None
+        found = self._classes.get(name)
+        if found is None and self._load_plugins():
+            found = self._classes.get(name)
+        if found is None:
+            raise self._error(f"unknown {self.kind} type `{name}`")
+        return found
 
     def known(self) -> list[str]:
+        self._load_plugins()
         return sorted(self._classes)
+
+    def _load_plugins(self) -> bool:
+        """Load the plugins' entry points (once per process); whether this registry has any."""
+        if self.kind != "task":
+            return False
+        from ostinato.plugins import ensure_plugins_loaded
+
+        ensure_plugins_loaded()
+        return True
 
 
 TASKS: TypeRegistry[Task] = TypeRegistry("task", UnknownTaskType)
