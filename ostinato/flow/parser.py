@@ -61,6 +61,36 @@ def validate_flow(source: str) -> list[FlowError]:
     return _parse(source, MAX_FLOW_BYTES)[1]
 
 
+def validate_flow_with_warnings(source: str) -> tuple[list[FlowError], list[FlowError]]:
+    """(errors, warnings) of the flow in `source`. Warnings never make a flow invalid: they
+    say what will go wrong on this machine (a task's `validation_warnings()`, e.g. a Docker
+    task runner without a container engine). A flow with errors has no warnings."""
+    flow, errors = _parse(source, MAX_FLOW_BYTES)
+    if errors or flow is None:
+        return errors, []
+    return [], flow_warnings(flow, source)
+
+
+def flow_warnings(flow: Flow, source: str) -> list[FlowError]:
+    """The warnings of the tasks of a valid `flow`, each at its task's path and line."""
+    found = [(task.id, message) for task in flow.all_tasks()
+             for message in _task_warnings(task)]
+    if not found:
+        return []
+    data, lines = load_yaml_with_lines(source)
+    paths = {raw.get("id"): path for path, raw in iter_flow_tasks(data) if isinstance(raw, dict)}
+    out = []
+    for task_id, message in found:
+        path = paths.get(task_id, ())
+        out.append(FlowError(render_path(path), lines.get(path), message))
+    return out
+
+
+def _task_warnings(task: object) -> list[str]:
+    warnings = getattr(task, "validation_warnings", None)
+    return [str(w) for w in warnings()] if callable(warnings) else []
+
+
 def _too_big(size: int, cap: int) -> FlowError:
     """The error of a flow over the size limit."""
     return FlowError("", None, f"the flow is {size} bytes, more than the limit of {cap} bytes")
@@ -102,6 +132,6 @@ def _parse(source: str, max_bytes: int) -> tuple[Flow | None, list[FlowError]]:
 
 __all__ = [
     "MAX_FLOW_BYTES", "FlowError", "FlowValidationError", "parse_flow", "parse_flow_file",
-    "validate_flow", "load_yaml_with_lines", "apply_plugin_defaults", "iter_flow_tasks",
+    "validate_flow", "validate_flow_with_warnings", "flow_warnings", "load_yaml_with_lines", "apply_plugin_defaults", "iter_flow_tasks",
     "iter_tasks_in", "render_path", "PathT",
 ]

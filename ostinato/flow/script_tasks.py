@@ -2,12 +2,20 @@
 
 Every property of Kestra's `AbstractExecScript` is accepted, so a flow written for Kestra
 validates unchanged; the runner (`ostinato.tasks.scripts.runner`) says at run time which
-ones it ignores. Only the Process task runner exists here: a Docker `taskRunner` (or the
-deprecated `runner: DOCKER`) validates but is refused when the task runs.
+ones it ignores. Without a `taskRunner` a script runs as a local process (Kestra's
+Process runner); a Docker `taskRunner` (or the deprecated `runner: DOCKER`) runs it in a
+container when the machine has `docker` or `podman` (`ostinato.tasks.scripts.container`),
+and validation warns when it has neither.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -25,6 +33,76 @@ DOCKER_RUNNER_TYPES: frozenset[str] = frozenset({
     "io.kestra.plugin.scripts.runner.docker.DockerTaskRunner",
 })
 PROCESS_RUNNER = "io.kestra.plugin.core.runner.Process"
+DOCKER_RUNNER = "io.kestra.plugin.scripts.runner.docker.Docker"
+#: the container engines a Docker task runner can use, in order of preference
+CONTAINER_ENGINES: tuple[str, ...] = ("docker", "podman")
+#: set to `process` to run Docker-runner tasks as local processes where no engine exists
+DOCKER_FALLBACK_ENV = "OSTINATO_DOCKER_FALLBACK"
+#: a container engine CLI to use instead of the first of CONTAINER_ENGINES on PATH
+CONTAINER_ENGINE_ENV = "OSTINATO_CONTAINER_ENGINE"
+
+
+#: seconds a probe of the engine (`docker info`) may take, and how long its answer is kept
+ENGINE_PROBE_TIMEOUT = 10.0
+ENGINE_PROBE_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class EngineProbe:
+    """The container engine this machine can use (`engine`, a CLI path), or why none."""
+
+    engine: str | None
+    problem: str = ""
+
+
+_probes: dict[tuple[str, ...], tuple[float, EngineProbe]] = {}
+_probe_lock = threading.Lock()
+
+
+def probe_container_engine() -> EngineProbe:
+    """The first engine CLI (OSTINATO_CONTAINER_ENGINE, else `docker`, else `podman` on PATH)
+    whose `info` answers: a CLI without a reachable daemon is no engine. Kept a minute."""
+    chosen = os.environ.get(CONTAINER_ENGINE_ENV, "").strip()
+    names = (chosen,) if chosen else CONTAINER_ENGINES
+    now = time.monotonic()
+    with _probe_lock:
+        cached = _probes.get(names)
+        if cached is not None and now - cached[0] < ENGINE_PROBE_TTL:
+            return cached[1]
+        probe = _probe(names)
+        _probes[names] = (now, probe)
+        return probe
+
+
+def _probe(names: tuple[str, ...]) -> EngineProbe:
+    problems = []
+    for name in names:
+        found = shutil.which(name)
+        if not found:
+            continue
+        try:
+            done = subprocess.run([found, "info"], capture_output=True, text=True,
+                                  timeout=ENGINE_PROBE_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problems.append(f"`{name} info` failed: {exc}")
+            continue
+        if done.returncode == 0:
+            return EngineProbe(found)
+        last = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        problems.append(f"`{name}` is on PATH but `{name} info` fails: {last}")
+    if not problems:
+        problems.append(f"no {' or '.join(f'`{n}`' for n in names)} on PATH")
+    return EngineProbe(None, "; ".join(problems))
+
+
+def container_engine() -> str | None:
+    """The path of a working container engine CLI on this machine, or None."""
+    return probe_container_engine().engine
+
+
+def docker_falls_back_to_process() -> bool:
+    """Whether OSTINATO_DOCKER_FALLBACK=process asks to run Docker-runner tasks locally."""
+    return os.environ.get(DOCKER_FALLBACK_ENV, "").strip().lower() == "process"
 
 DEFAULT_INTERPRETER: tuple[str, ...] = ("/bin/sh", "-c")
 
@@ -55,6 +133,25 @@ class ScriptTask(Task):
     runner: Literal["PROCESS", "DOCKER"] | None = None
     #: deprecated Docker options; only used by the Docker runner
     docker: dict[str, Any] | None = None
+
+    def wants_container(self) -> bool:
+        """Whether the task asks for the Docker task runner (or the deprecated `runner: DOCKER`)."""
+        kind = (self.task_runner or {}).get("type")
+        return kind in DOCKER_RUNNER_TYPES or (kind is None and self.runner == "DOCKER")
+
+    def validation_warnings(self) -> list[str]:
+        """What validation says without refusing the flow: a Docker runner this machine lacks."""
+        if not self.wants_container():
+            return []
+        probe = probe_container_engine()
+        if probe.engine is not None:
+            return []
+        if docker_falls_back_to_process():
+            return [f"no usable container engine on this machine ({probe.problem}): the Docker "
+                    f"task runner will run the script as a local process ({DOCKER_FALLBACK_ENV}=process)"]
+        return [f"no usable container engine on this machine ({probe.problem}): the Docker task "
+                f"runner will fail here; use `taskRunner: {{type: {PROCESS_RUNNER}}}` or run "
+                f"workers that have docker or podman"]
 
     @field_validator("task_runner")
     @classmethod

@@ -1,4 +1,5 @@
 """Run Kestra's script tasks with the Process task runner: one local process per attempt.
+(A Docker `taskRunner` runs the same script through the docker/podman CLI: `container`.)
 
 The steps, as Kestra's `CommandsWrapper` and `Process` runner take them:
 
@@ -59,7 +60,7 @@ from ostinato.tasks.scripts.files import (
 )
 from ostinato.tasks.scripts.logs import ScriptLogConsumer
 from ostinato.flow.script_tasks import (
-    DOCKER_RUNNER_TYPES,
+    DOCKER_RUNNER,
     PROCESS_RUNNER,
     CommandsTask,
     InlineScriptTask,
@@ -69,6 +70,12 @@ from ostinato.flow.script_tasks import (
     ScriptTask,
     ShellCommands,
     ShellScript,
+)
+from ostinato.tasks.scripts.container import (
+    ContainerPlan,
+    container_command,
+    engine_environment,
+    plan_container,
 )
 from ostinato.tasks.scripts.process import hand_over, run_process
 
@@ -87,20 +94,21 @@ KILL_GRACE_SECONDS = 2.0
 
 def run_script_task(task: ScriptTask, ctx: RunContext) -> dict[str, Any]:
     """Run any script task (the runner registered for all four types)."""
-    _refuse_other_runners(task)
+    container = plan_container(task, ctx)  # None: a local process
     _log_ignored(task, ctx)
     timeout = _timeout(task, ctx)
     workspace = Workspace.create()
     if ctx.working_dir is not None:  # a WorkingDirectory's child: its files stay for the next
         workspace = Workspace(workspace.root, ctx.working_dir, workspace.output_dir)
     try:
-        return _run_in(workspace, task, ctx, timeout)
+        return _run_in(workspace, task, ctx, timeout, container)
     finally:
         workspace.remove()
 
 
 def _run_in(
-    workspace: Workspace, task: ScriptTask, ctx: RunContext, timeout: tuple[float, str] | None
+    workspace: Workspace, task: ScriptTask, ctx: RunContext, timeout: tuple[float, str] | None,
+    container: ContainerPlan | None = None,
 ) -> dict[str, Any]:
     extra: dict[str, Any] = {
         "workingDir": str(workspace.working_dir),
@@ -141,10 +149,16 @@ def _run_in(
             hand_over(workspace.working_dir, ctx.process_user)
 
     consumer = ScriptLogConsumer(ctx)
-    ctx.log("DEBUG", f"Starting command with the task runner `{PROCESS_RUNNER}`")
+    argv = [*interpreter, script]
+    if container is not None:  # the same script, run by the engine's CLI in the image
+        argv = container_command(container, argv, working_dir=workspace.working_dir, env=env,
+                                 mounts=[workspace.root, workspace.working_dir])
+        env = engine_environment()
+    ctx.log("DEBUG", f"Starting command with the task runner "
+                     f"`{PROCESS_RUNNER if container is None else DOCKER_RUNNER}`")
     try:
         result = run_process(
-            [*interpreter, script],
+            argv,
             cwd=workspace.working_dir,
             env=env,
             on_stdout=consumer.stdout,
@@ -345,16 +359,6 @@ def _cancel_check(ctx: RunContext) -> Callable[[], bool] | None:
         if callable(is_set):
             return lambda: bool(is_set())
     return None
-
-
-def _refuse_other_runners(task: ScriptTask) -> None:
-    kind = (task.task_runner or {}).get("type")
-    if kind in DOCKER_RUNNER_TYPES or (kind is None and task.runner == "DOCKER"):
-        shown = kind or "runner: DOCKER"
-        raise TaskFailed(
-            f"Task runner `{shown}` is not supported: ostinato runs scripts only with the "
-            f"Process task runner (`taskRunner: {{type: {PROCESS_RUNNER}}}`)"
-        )
 
 
 def _log_ignored(task: ScriptTask, ctx: RunContext) -> None:

@@ -14,7 +14,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ostinato.flow.model import Flow
-from ostinato.flow.parser import FlowValidationError, parse_flow, validate_flow
+from ostinato.flow.parser import (
+    FlowValidationError,
+    parse_flow,
+    validate_flow,
+    validate_flow_with_warnings,
+)
 from ostinato.kafka.flow_writer import FlowWriteError
 from ostinato.sandbox.yaml_load import load_yaml
 from ostinato.wire.records import FlowRevision
@@ -77,9 +82,9 @@ def _validation_report(api: Api, text: str, tenant: str) -> list[dict[str, Any]]
     """Kestra's validation items of every document of `text` (CPU-bound: off the loop)."""
     out = []
     for index, source in enumerate(_documents(text)):
-        errors = validate_flow(source)
+        errors, warnings = validate_flow_with_warnings(source)
         item: dict[str, Any] = {"index": index, "outdated": False, "deprecationPaths": [],
-                                "warnings": [], "infos": []}
+                                "warnings": [str(w) for w in warnings], "infos": []}
         data = _mapping(source)
         ids = _ids(data)
         item.update(ids)
