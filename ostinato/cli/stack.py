@@ -1,8 +1,17 @@
-"""An embedded stack: the Tansu broker and ostinato's services as separate processes."""
+"""An embedded stack: the Tansu broker and ostinato's services as separate processes.
+
+`durable=True` (`ostinato local`) makes the data directory outlive the in-memory broker:
+the state topics are archived while the stack runs and re-produced into the fresh broker at
+the next start (`ostinato.broker.persistence`), and the services' local stores, whose
+offsets belonged to the old broker, are discarded so that each service rebuilds from the
+restored topics. `supervise()` restarts a service that died, with back-off, as Kubernetes
+would restart a pod; a dead broker restarts everything (through the same restore).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,10 +21,21 @@ from pathlib import Path
 from typing import IO
 
 from ostinato.broker import EmbeddedBroker
+from ostinato.broker.persistence import TopicKeeper, restore_topics
+from ostinato.cli.ports import check_free
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.topics import ensure_all_topics
 
 SERVICES = ("executor", "worker", "scheduler", "api")
+#: the services whose data dir holds a store of offsets into the broker's topics
+_STORES_OF_OFFSETS = ("executor", "scheduler", "api")
+#: a service that died this many times within `_CRASH_WINDOW` seconds stops the stack
+_MAX_RESTARTS, _CRASH_WINDOW = 5, 120.0
+_BACKOFF_FIRST, _BACKOFF_MAX = 1.0, 30.0
+
+
+class ServiceKeepsDying(RuntimeError):
+    """A service died too often in a short time: restarting it again would only hide that."""
 
 
 @dataclass
@@ -23,6 +43,11 @@ class ServiceProcess:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path | None
+    #: how to start it again: (service, instance, extra arguments, own environment)
+    recipe: tuple[str, str, list[str], dict[str, str]] = ("", "", [], {})
+    #: when it died (monotonic), for the back-off and the give-up rule
+    deaths: list[float] = field(default_factory=list)
+    restart_at: float | None = None
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -43,10 +68,13 @@ class LocalStack:
     worker_slots: int = 8
     #: extra environment for the service processes (KESTRA_ variables, OSTINATO_GLOBALS ...)
     env: dict[str, str] = field(default_factory=dict)
+    #: keep the state topics in DATA_DIR/topics across restarts (`ostinato local`)
+    durable: bool = False
     processes: list[ServiceProcess] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.broker = EmbeddedBroker(port=self.broker_port)
+        self.keeper: TopicKeeper | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -57,17 +85,38 @@ class LocalStack:
                              session_timeout_ms=self.session_timeout_ms)
 
     def start(self) -> None:
+        """Start the broker, restore the kept topics (durable), then the services. Raises
+        PortInUse (naming the port and its holder) when the API's port is taken."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.broker.start()
-        ensure_all_topics(self.settings())
+        if "api" in self.services:
+            check_free(self.api_port)
+        self._start_broker()
         for name in self.services:
             self.spawn(name)
+
+    def _start_broker(self) -> None:
+        self.broker.start()
+        ensure_all_topics(self.settings())
+        if self.durable:
+            self._forget_offsets_of_old_broker()
+            ends = restore_topics(self.settings(), self.data_dir)
+            self.keeper = TopicKeeper(self.settings(), self.data_dir, ends)
+            self.keeper.start()
+
+    def _forget_offsets_of_old_broker(self) -> None:
+        """The services' stores hold offsets of a broker that is gone (the restored topics
+        have other offsets): drop them, so each service rebuilds from the topics."""
+        for name in _STORES_OF_OFFSETS:
+            for directory in self.data_dir.glob(f"{name}*"):
+                if directory.is_dir() and (directory.name == name or directory.name.startswith(f"{name}-")):
+                    shutil.rmtree(directory, ignore_errors=True)
 
     def spawn(self, name: str, *, instance: str = "", extra: list[str] | None = None,
               env: dict[str, str] | None = None) -> ServiceProcess:
         """Start one more service process (`instance` names its data dir and log file; `env`
         adds to the stack's environment for this process only)."""
         service = self._spawn(name, instance, list(extra or []), dict(env or {}))
+        service.recipe = (name, instance, list(extra or []), dict(env or {}))
         self.processes.append(service)
         return service
 
@@ -106,6 +155,18 @@ class LocalStack:
         return self.data_dir / "storage"
 
     def stop(self, timeout: float = 15.0) -> None:
+        """Stop the services (SIGTERM, then SIGKILL), let the keeper archive the last
+        records, then stop the broker."""
+        self._stop_services(timeout)
+        self._stop_broker()
+
+    def _stop_broker(self) -> None:
+        if self.keeper is not None:
+            self.keeper.stop()
+            self.keeper = None
+        self.broker.stop()
+
+    def _stop_services(self, timeout: float) -> None:
         for service in self.processes:
             if service.alive():
                 service.process.send_signal(signal.SIGTERM)
@@ -118,10 +179,53 @@ class LocalStack:
                 os.killpg(service.process.pid, signal.SIGKILL)
                 service.process.wait(5)
         self.processes.clear()
-        self.broker.stop()
 
     def dead_services(self) -> list[str]:
         return [s.name for s in self.processes if not s.alive()]
+
+    def supervise(self, now: float | None = None) -> list[str]:
+        """Restart what died, as Kubernetes would: a dead service after a back-off (1 s,
+        doubling to 30 s), a dead broker with every service (the kept topics restored).
+        Returns what it did, one line per event. Raises ServiceKeepsDying when a service
+        died `_MAX_RESTARTS` times within `_CRASH_WINDOW` seconds."""
+        now = time.monotonic() if now is None else now
+        if not self.broker.alive():
+            return self._restart_everything()
+        events = []
+        for index, service in enumerate(self.processes):
+            if service.alive():
+                continue
+            if service.restart_at is None:
+                events.append(self._schedule_restart(service, now))
+            elif now >= service.restart_at:
+                self.processes[index] = self._respawn(service)
+                events.append(f"{service.name} restarted (restart {len(service.deaths)})")
+        return events
+
+    def _schedule_restart(self, service: ServiceProcess, now: float) -> str:
+        service.deaths = [t for t in service.deaths if now - t < _CRASH_WINDOW] + [now]
+        code = service.process.returncode
+        if len(service.deaths) > _MAX_RESTARTS:
+            raise ServiceKeepsDying(f"{service.name} died {len(service.deaths)} times within "
+                                    f"{_CRASH_WINDOW:.0f} s (last exit status {code})")
+        delay = min(_BACKOFF_FIRST * 2 ** (len(service.deaths) - 1), _BACKOFF_MAX)
+        service.restart_at = now + delay
+        return f"{service.name} exited with status {code}; restarting in {delay:.0f} s"
+
+    def _respawn(self, dead: ServiceProcess) -> ServiceProcess:
+        name, instance, extra, own_env = dead.recipe
+        fresh = self._spawn(name, instance, extra, own_env)
+        fresh.recipe, fresh.deaths = dead.recipe, dead.deaths
+        return fresh
+
+    def _restart_everything(self) -> list[str]:
+        recipes = [service.recipe for service in self.processes]
+        self._stop_services(10.0)
+        self._stop_broker()
+        self._start_broker()
+        for name, instance, extra, own_env in recipes:
+            self.spawn(name, instance=instance, extra=extra, env=own_env)
+        return ["the broker died: restarted it and every service (kept topics restored)"]
 
     def __enter__(self) -> LocalStack:
         self.start()

@@ -1,0 +1,135 @@
+"""`ostinato local` is a stack you can keep: a stop (or a crash) and a start on the same data
+directory keep flows, revisions and execution history, and new executions run; a SIGKILLed
+worker is restarted and the executions in flight finish; a busy API port is an error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ostinato.broker import free_port
+
+from tests.cli.local_harness import Local, wait_for
+from tests.cli.test_cli import ROOT
+
+FLOW = """id: keep
+namespace: company.durable
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.debug.Return
+    format: "revision {{ flow.revision }}"
+"""
+
+SLOW_FLOW = """id: slow
+namespace: company.durable
+tasks:
+  - id: nap
+    type: io.kestra.plugin.scripts.shell.Commands
+    commands:
+      - sleep 4
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: done
+"""
+
+
+def _state(execution: dict[str, object] | None) -> str | None:
+    return None if execution is None else execution["state"]["current"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("how", ["stop", "crash"])
+def test_a_restart_on_the_same_data_dir_keeps_flows_and_history_and_runs_new_executions(
+        tmp_path: Path, how: str) -> None:
+    data_dir = tmp_path / "data"
+    first = Local(data_dir)
+    try:
+        first.wait_healthy()
+        first.deploy(FLOW)
+        first.deploy(FLOW.replace("revision {{", "second revision {{"))
+        old = first.run("company.durable", "keep")
+        assert _state(old) == "SUCCESS", old
+    finally:
+        if how == "stop":
+            assert first.stop() == 0, first.text()[-3000:]
+        else:
+            first.crash()
+
+    second = Local(data_dir)
+    try:
+        second.wait_healthy()
+        revisions = httpx.get(f"{second.url}/flows/company.durable/keep/revisions", timeout=10)
+        assert revisions.status_code == 200, revisions.text
+        assert [r["revision"] for r in revisions.json()] == [1, 2]
+        assert _state(second.execution(old["id"])) == "SUCCESS"
+        listed = httpx.get(f"{second.url}/executions/search", params={"namespace": "company.durable"},
+                           timeout=10).json()
+        assert old["id"] in [e["id"] for e in listed["results"]]
+        new = second.run("company.durable", "keep")
+        assert _state(new) == "SUCCESS", new
+        assert new["id"] != old["id"]
+        assert "RestoreTimeout" not in second.text()
+    finally:
+        assert second.stop() == 0, second.text()[-3000:]
+
+
+def test_a_sigkilled_worker_is_restarted_and_the_executions_in_flight_finish(tmp_path: Path) -> None:
+    local = Local(tmp_path / "data")
+    try:
+        local.wait_healthy()
+        local.deploy(SLOW_FLOW)
+        started = [local.run("company.durable", "slow", wait=False)["id"] for _ in range(4)]
+        worker = local.service_pid("worker")
+        wait_for(lambda: all(_state(local.execution(i)) == "RUNNING" for i in started), 30,
+                 "the executions running")
+        os.kill(worker, signal.SIGKILL)
+        wait_for(lambda: "worker exited" in local.text() and "worker restarted" in local.text(), 30,
+                 "the supervisor restarting the worker")
+        finished = wait_for(lambda: [s for s in (_state(local.execution(i)) for i in started)
+                                     if s in ("SUCCESS", "FAILED", "KILLED")] if all(
+            _state(local.execution(i)) in ("SUCCESS", "FAILED", "KILLED") for i in started) else None,
+            120, "the executions in flight finished")
+        assert finished == ["SUCCESS"] * len(started)
+        assert local.process.poll() is None, "the stack must not stop when a service dies"
+    finally:
+        assert local.stop() == 0, local.text()[-3000:]
+
+
+def test_a_busy_api_port_is_an_error_naming_the_port(tmp_path: Path) -> None:
+    port = free_port()
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "ostinato", "local", "--data-dir", str(tmp_path / "data"),
+             "--port", str(port)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"port {port} is in use" in result.stderr
+    assert f"pid {os.getpid()}" in result.stderr  # what holds it
+    assert "all services up" not in result.stderr
+
+
+def test_executions_started_concurrently_before_a_stop_are_all_listed_after(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = Local(data_dir)
+    try:
+        first.wait_healthy()
+        first.deploy(FLOW)
+        with ThreadPoolExecutor(4) as pool:
+            ids = [e["id"] for e in pool.map(lambda _: first.run("company.durable", "keep"), range(8))]
+    finally:
+        assert first.stop() == 0
+    second = Local(data_dir)
+    try:
+        second.wait_healthy()
+        assert [_state(second.execution(i)) for i in ids] == ["SUCCESS"] * len(ids)
+    finally:
+        assert second.stop() == 0
