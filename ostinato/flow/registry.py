@@ -46,8 +46,17 @@ class TypeRegistry(Generic[T]):
         if found is None and self._load_plugins():
             found = self._classes.get(name)
         if found is None:
-            raise self._error(f"unknown {self.kind} type `{name}`")
+            raise self._error(self.unknown_message(name))
         return found
+
+    def unknown_message(self, name: str) -> str:
+        """Why `name` is refused, with what to use instead for a well-known task type."""
+        message = f"unknown {self.kind} type `{name}`"
+        if self.kind != "task":
+            return message
+        from ostinato.flow.alternatives import with_suggestion
+
+        return with_suggestion(message, name)
 
     def known(self) -> list[str]:
         self._load_plugins()

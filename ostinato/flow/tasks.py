@@ -106,9 +106,9 @@ class Task(KestraModel):
                 )
             try:
                 target = resolve_task_type(data["type"])
-            except UnknownTaskType:
+            except UnknownTaskType as error:  # its message says what to use instead, if known
                 raise PydanticCustomError(
-                    "unknown_task_type", "unknown task type `{type}`", {"type": data["type"]}
+                    "unknown_task_type", "{message}", {"type": data["type"], "message": str(error)}
                 ) from None
             return target.model_validate(data)
         return handler(data)
