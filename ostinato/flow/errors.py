@@ -208,10 +208,6 @@ def _message(err: Any, value: Any, parent: Any, path: PathT) -> str:
         return f"unknown property `{path[-1] if path else '?'}`{owner}"
     if kind in _SIMPLE_MESSAGES:
         return f"{_SIMPLE_MESSAGES[kind]}, got `{_show(value)}`"
-    if kind == "unknown_task_type":  # a plugin that failed to load may be why: say so
-        from ostinato.plugins import unknown_type_hint
-
-        return f"{err.get('msg', kind)}{unknown_type_hint()}"
     if kind == "literal_error":
         return f"expected one of {ctx.get('expected', '?')}, got `{_show(value)}`"
     if kind == "string_pattern_mismatch":
@@ -257,7 +253,7 @@ def pydantic_errors(
         kind = err["type"]
         if kind in _TYPE_ERRORS:
             out.append(FlowError(render_path((*path, "type")), line_at(lines, (*path, "type")),
-                                 str(err["msg"])))
+                                 str(err["msg"]) + _plugin_hint(kind)))
             continue
         if kind == "invalid_key":
             key = err.get("input")
@@ -287,6 +283,15 @@ def pydantic_errors(
         out.append(FlowError(render_path(path), line_at(lines, path),
                              f"expected {expected}, got `{_show(value)}`"))
     return out
+
+
+def _plugin_hint(kind: str) -> str:
+    """For an unknown task type: the plugins that failed to load (one may be why)."""
+    if kind != "unknown_task_type":
+        return ""
+    from ostinato.plugins import unknown_type_hint
+
+    return unknown_type_hint()
 
 
 def _yaml_name(part: Any) -> str | int:
