@@ -276,7 +276,9 @@ class InProcessRunner:
             self._event_id(), started, command.execution_id, command.task_run_id,
             command.attempt, StateType.RUNNING))
         context = RunContext(
-            variables=command.variables, storage=self.storage, clock=lambda: self.now,
+            # read() of an internal-storage file, as the worker offers it (unscoped here)
+            variables={**command.variables, "__read__": lambda uri: self.storage.get(uri).decode()},
+            storage=self.storage, clock=lambda: self.now,
             sleep=self._sleep, log_level=command.task.log_level,
             kv=KvClient(self.kv, None, str((command.variables.get("flow") or {}).get("namespace", ""))),
             services={LOGS_SOURCE: self._log_entries},

@@ -118,6 +118,18 @@ class DeciderBase:
         """Ask for the child execution of a Subflow attempt (subflows.py)."""
         raise NotImplementedError
 
+    def start_batches(self, run: TaskRun, task: Any, attempt: int) -> None:
+        """Start a ForEachItem's child executions, one per batch (foreach_items.py)."""
+        raise NotImplementedError
+
+    def on_batch_result(self, run: TaskRun, task: Any, event: ev.SubflowResult) -> None:
+        """A ForEachItem's child execution ended (foreach_items.py)."""
+        raise NotImplementedError
+
+    def merge_task(self, run: TaskRun, task: Any) -> Task:
+        """A ForEachItem's merge phase with its children's outputs (foreach_items.py)."""
+        raise NotImplementedError
+
     def current_attempt_run(self, task_run_id: str, attempt: int) -> TaskRun | None:
         """The task run if `attempt` is its current, unfinished attempt (results.py)."""
         raise NotImplementedError

@@ -6,7 +6,9 @@ from ostinato.decider.base import DeciderBase
 from ostinato.execution.model import Execution, State, TaskRun
 from ostinato.execution.progress import ExecutionProgress, Phase, TaskRunProgress
 from ostinato.execution.states import StateType
+from ostinato.decider.foreach_items import pending_children
 from ostinato.flow.tasks import Subflow
+from ostinato.flow.tasks_foreach_item import STARTS_EXECUTIONS, ForEachItemExecutable
 from ostinato.protocol import commands as cmd
 from ostinato.protocol import events as ev
 
@@ -29,6 +31,9 @@ def kill(d: DeciderBase) -> None:
         child_id = run.progress.child_execution_id
         if in_flight and isinstance(task, Subflow) and child_id is not None:
             d.commands.append(cmd.KillExecution(child_id))
+            run.attempts[-1].state.move(StateType.KILLED, d.now)
+        elif in_flight and isinstance(task, ForEachItemExecutable):  # its batches' children
+            d.commands.extend(cmd.KillExecution(child) for child in pending_children(run))
             run.attempts[-1].state.move(StateType.KILLED, d.now)
         elif in_flight and not task.flowable:
             d.commands.append(cmd.KillTask(ex.id, run.id))
@@ -114,7 +119,7 @@ def _restart_leaf(d: DeciderBase, run: TaskRun, reopened: set[str]) -> None:
     task = d.flow.task(run.task_id)
     run.state.move(StateType.RESTARTED, d.now)
     run.state.move(StateType.RUNNING, d.now)
-    if task.flowable and not isinstance(task, Subflow):
+    if task.flowable and not isinstance(task, STARTS_EXECUTIONS):
         run.progress = TaskRunProgress()
         d.begin_flowable(run, task)
     else:

@@ -16,6 +16,7 @@ from ostinato.decider.base import DeciderBase
 from ostinato.decider.context import Settings
 from ostinato.decider.decision import Decision
 from ostinato.decider.finishing import Finishing
+from ostinato.decider.foreach_items import ForEachItems
 from ostinato.decider.loops import Loops
 from ostinato.decider.pausing import Pausing
 from ostinato.decider.phases import Phases
@@ -57,7 +58,7 @@ def _end_without_flow(flow: Flow | None, execution: Execution | None,
     return faults.fault(execution, event)
 
 
-class Decider(Admission, Results, Subflows, Timers, Pausing, Phases, Finishing, Runs,
+class Decider(Admission, Results, Subflows, ForEachItems, Timers, Pausing, Phases, Finishing, Runs,
               ExecutionUpdates, Loops, Slas, DeciderBase):
     """One application of one event, every concern combined."""
 

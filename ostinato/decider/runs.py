@@ -15,6 +15,7 @@ from ostinato.execution.states import KILLED_STATES, StateType
 from ostinato.expressions import ExpressionError, is_truthy
 from ostinato.flow.tasks import Subflow, Task
 from ostinato.flow.tasks_execution import ExecutionUpdatingTask
+from ostinato.flow.tasks_foreach_item import STARTS_EXECUTIONS, ForEachItemExecutable, ForEachItemMergeOutputs
 from ostinato.protocol import commands as cmd
 from ostinato.protocol.ids import derived_id
 
@@ -52,7 +53,7 @@ class Runs(DeciderBase):
                 run.state.move(StateType.SKIPPED, self.now)
                 self.ended.append(run)
                 return
-        if task.flowable and not isinstance(task, Subflow):
+        if task.flowable and not isinstance(task, STARTS_EXECUTIONS):
             run.state.move(StateType.RUNNING, self.now)
             self.begin_flowable(run, task)
         else:
@@ -88,6 +89,11 @@ class Runs(DeciderBase):
         if isinstance(task, ExecutionUpdatingTask):  # Labels, Exit: applied here (updates.py)
             self.update_execution(run, task)
             return
+        if isinstance(task, ForEachItemExecutable):  # one child per batch (foreach_items.py)
+            self.start_batches(run, task, attempt)
+            return
+        if isinstance(task, ForEachItemMergeOutputs):  # carries the children's outputs
+            task = self.merge_task(run, task)
         variables = task_context(self.flow, self.ex, run, task, self.settings, self.now)
         parent = None if run.parent_task_run_id is None else self.ex.run(run.parent_task_run_id)
         group = None if parent is None else working_group(parent, self.flow.task(parent.task_id), run)

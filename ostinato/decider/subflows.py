@@ -12,6 +12,7 @@ from ostinato.execution.model import TaskRun
 from ostinato.execution.states import StateType, state_of
 from ostinato.expressions import ExpressionError, render_value
 from ostinato.flow.tasks import Subflow
+from ostinato.flow.tasks_foreach_item import ForEachItemExecutable
 from ostinato.protocol import commands as cmd
 from ostinato.protocol import events as ev
 from ostinato.protocol.ids import derived_id
@@ -62,6 +63,9 @@ class Subflows(DeciderBase):
         if run is None:
             return
         task = self.flow.task(run.task_id)
+        if isinstance(task, ForEachItemExecutable):  # one of its children (foreach_items.py)
+            self.on_batch_result(run, task, event)
+            return
         assert isinstance(task, Subflow)
         state = state_of(event.state)
         if state.is_failed:

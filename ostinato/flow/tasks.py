@@ -339,5 +339,6 @@ class HttpRequest(Task):
 # Kestra's script tasks are part of the core language too (their models live beside).
 from ostinato.flow import script_tasks as _script_tasks  # noqa: E402,F401
 from ostinato.flow import tasks_execution as _tasks_execution  # noqa: E402,F401
+from ostinato.flow import tasks_foreach_item as _tasks_foreach_item  # noqa: E402,F401
 from ostinato.flow import tasks_kv as _tasks_kv  # noqa: E402,F401
 from ostinato.flow import tasks_storage as _tasks_storage  # noqa: E402,F401

@@ -30,6 +30,7 @@ from ostinato.tasks import scripts  # noqa: E402,F401
 from ostinato.tasks import http_download, log_fetch, working_directory  # noqa: E402,F401
 from ostinato.tasks.storage import files as _storage_files, item_tasks as _item_tasks  # noqa: E402,F401
 from ostinato.tasks import kv  # noqa: E402,F401
+from ostinato.tasks import foreach_item as _foreach_item  # noqa: E402,F401
 
 __all__ = [
     "FAILED",

@@ -13,6 +13,8 @@ from ostinato.decider.flowables.sequential import AllowFailureFlowable, Sequenti
 from ostinato.decider.flowables.switch import SwitchFlowable
 from ostinato.flow import tasks as t
 from ostinato.flow.tasks_execution import LoopUntil
+from ostinato.decider.flowables.foreach_item import ForEachItemFlowable
+from ostinato.flow.tasks_foreach_item import ForEachItem
 from ostinato.decider.flowables.working_directory import WorkingDirectory, WorkingDirectoryFlowable
 
 _FLOWABLES: dict[type[t.Task], Flowable] = {
@@ -28,6 +30,7 @@ _FLOWABLES: dict[type[t.Task], Flowable] = {
     t.Pause: PauseFlowable(),
     LoopUntil: LoopUntilFlowable(),
     WorkingDirectory: WorkingDirectoryFlowable(),
+    ForEachItem: ForEachItemFlowable(),
 }
 
 
