@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ostinato.decider.creation import created_execution
 from ostinato.decider.decision import Decision
+from ostinato.decider.foreach_items import pending_children
 from ostinato.execution.model import Execution
 from ostinato.execution.progress import Phase
 from ostinato.execution.states import StateType
@@ -50,8 +51,12 @@ def fault(execution: Execution | None, event: ev.Fault) -> Decision:
         attempt = run.attempts[-1] if run.attempts else None
         if attempt is not None and not attempt.state.terminal:
             child = run.progress.child_execution_id
-            commands.append(cmd.KillExecution(child) if child is not None
-                            else cmd.KillTask(execution.id, run.id))
+            batches = pending_children(run)  # a ForEachItem's children (foreach_items.py)
+            if batches:
+                commands.extend(cmd.KillExecution(batch) for batch in batches)
+            else:
+                commands.append(cmd.KillExecution(child) if child is not None
+                                else cmd.KillTask(execution.id, run.id))
             attempt.state.move(StateType.FAILED, at)
         run.state.move(StateType.FAILED, at)
     execution.progress.paused_runs = []

@@ -9,6 +9,7 @@ from typing import Any
 
 from ostinato.decider import control
 from ostinato.decider.base import DeciderBase
+from ostinato.decider.foreach_items import pending_children
 from ostinato.execution.model import TaskRun
 from ostinato.execution.progress import Phase
 from ostinato.execution.states import StateType
@@ -147,6 +148,8 @@ class ExecutionUpdates(DeciderBase):
         child = run.progress.child_execution_id
         if child is not None:
             self.commands.append(cmd.KillExecution(child))
+        elif pending_children(run):  # a ForEachItem's children (foreach_items.py)
+            self.commands.extend(cmd.KillExecution(batch) for batch in pending_children(run))
         elif not self.flow.task(run.task_id).flowable:
             self.commands.append(cmd.KillTask(self.ex.id, run.id))
         attempt.state.move(state, self.now)

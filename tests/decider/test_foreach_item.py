@@ -158,3 +158,37 @@ def test_no_batch_succeeds_at_once_without_outputs() -> None:
     assert driver.of(cmd.StartSubflow) == []
     items = driver.run("each_items")
     assert items.state.current == "SUCCESS" and items.outputs is None
+
+
+EXIT_FLOW = """
+id: parent
+namespace: company.team
+tasks:
+  - id: both
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: each
+        type: io.kestra.plugin.core.flow.ForEachItem
+        items: "kestra:///company/team/parent/executions/ex1/inputs/file/items.ion"
+        namespace: company.team
+        flowId: child
+      - id: then
+        type: io.kestra.plugin.core.flow.Sequential
+        tasks:
+          - {id: first, type: io.kestra.plugin.core.debug.Return, format: x}
+          - {id: stop, type: io.kestra.plugin.core.execution.Exit, state: KILLED}
+"""
+
+
+def test_an_exit_task_stops_every_child_still_running() -> None:
+    driver = Driver()
+    driver.flow, driver.execution, driver.commands = flow_of(EXIT_FLOW), None, []
+    driver.apply(ev.ExecutionRequested(id="req2", at=T0, execution_id="ex1", namespace="company.team",
+                                       flow_id="parent", flow_revision=1))
+    driver.finish_task("each_split", {"splits": "kestra:///s.txt", "batches": BATCHES})
+    starts = driver.of(cmd.StartSubflow)
+    assert len(starts) == 3
+    driver.child_ends(starts[0], "SUCCESS")
+    driver.finish_task("first")
+    assert {c.execution_id for c in driver.of(cmd.KillExecution)} == {s.execution_id for s in starts[1:]}
+    assert driver.execution is not None and driver.execution.state.current == "KILLED"
