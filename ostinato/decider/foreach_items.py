@@ -35,6 +35,8 @@ from ostinato.protocol.ids import derived_id
 
 PENDING = "pendingChildren"
 OUTPUTS = "childOutputs"
+#: keys of the `iterations` output: the children counted by state
+_CREATED, _RUNNING, _SUCCESS = str(StateType.CREATED), str(StateType.RUNNING), str(StateType.SUCCESS)
 #: the order a finished ForEachItem's state is looked for among its children's states
 _WORST_FIRST = (StateType.FAILED, StateType.KILLED, StateType.WARNING)
 
@@ -76,10 +78,10 @@ class ForEachItems(DeciderBase):
         self.commands.extend(requests)
         count = len(requests)
         if not task.wait:
-            run.outputs = {"numberOfBatches": count, "iterations": {"RUNNING": 0, "SUCCESS": count}}
+            run.outputs = {"numberOfBatches": count, "iterations": {_RUNNING: 0, _SUCCESS: count}}
             self._end_attempt(run, StateType.SUCCESS)
             return
-        run.outputs = {"numberOfBatches": count, "iterations": {"CREATED": count, "RUNNING": 0}}
+        run.outputs = {"numberOfBatches": count, "iterations": {_CREATED: count, _RUNNING: 0}}
         extra = dict(run.progress.extra or {})
         extra[PENDING] = {request.execution_id: iteration
                           for iteration, request in enumerate(requests, start=1)}
@@ -96,7 +98,7 @@ class ForEachItems(DeciderBase):
         state = state_of(event.state)
         outputs = dict(run.outputs or {})
         iterations = dict(outputs.get("iterations") or {})
-        iterations["CREATED"] = int(iterations.get("CREATED", 0)) - 1
+        iterations[_CREATED] = int(iterations.get(_CREATED, 0)) - 1
         iterations[str(state)] = int(iterations.get(str(state), 0)) + 1
         outputs["iterations"] = iterations
         run.outputs = outputs
