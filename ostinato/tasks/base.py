@@ -109,6 +109,8 @@ class RunContext:
     #: the KV store as this execution sees it (None: the runner has none; kv tasks and the
     #: `kv()` function then fail saying so)
     kv: KvClient | None = None
+    #: called after each line is kept (the worker's live log shipper wakes on it)
+    on_log: Callable[[], None] | None = None
 
     def render_context(self) -> dict[str, Any]:
         """The variables with `__now__` set to the clock's current time (and `__kv__`, the
@@ -140,6 +142,8 @@ class RunContext:
         name = normalize_level(level)
         if self.enabled(name):
             self.logs.append(LogLine(level=name, message=str(message), timestamp=self.clock()))
+            if self.on_log is not None:
+                self.on_log()
 
     def metric(
         self, name: str, value: float, type: str = "counter", **tags: Any

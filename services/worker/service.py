@@ -1,8 +1,8 @@
 """The worker: a consumer group on `worker-tasks` that runs runnable tasks.
 
 Up to `slots` tasks run at once, each in its own thread. For each task it reports RUNNING,
-runs the task (enforcing its `timeout`), writes its log lines to `logs`, and reports the
-attempt's final state. A task's offset is committed only once its final result is
+runs the task (enforcing its `timeout`), writes its log lines to `logs` while it runs
+(services/worker/live_logs.py), and reports the attempt's final state. A task's offset is committed only once its final result is
 confirmed by the broker, so a worker killed mid-task means the task runs again elsewhere;
 the executor ignores the late duplicate (DESIGN.md, invariant 2). An attempt this worker
 receives twice runs once (`RecentAttempts`); its offsets are committed in order
@@ -45,6 +45,7 @@ from ostinato.tasks.scripts.process import ProcessUser, process_user_named
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 from ostinato.services.worker.commits import ContiguousOffsets, RecentAttempts
+from ostinato.services.worker.live_logs import LiveLogs
 from ostinato.services.worker.logs_reader import LogsReader
 from ostinato.tasks.log_fetch import LOGS_SOURCE
 from ostinato.tasks.working_directory import WorkingDirectories, run_worker_task
@@ -196,16 +197,21 @@ class WorkerService:
                        attempt=task.attempt)
             first.wait()
             return
+        live = LiveLogs([], lambda lines: self._send_logs(task, lines))
         try:
             self._send_result(task.execution_id, task.task_run_id, task.attempt, None)
             started = time.monotonic()
-            outcome = self._run_with_timeout(task)
+            live.start()  # after RUNNING: a follower sees the state before the first line
+            try:
+                outcome = self._run_with_timeout(task, live)
+            finally:
+                live.finish([])  # stop shipping: the outcome's remaining lines are sent below
             seconds = time.monotonic() - started
             bound.info("task ended", state=outcome.state, seconds=round(seconds, 3))
             if self.metrics is not None:
                 self.metrics.tasks_total.labels(type=task.task.type, state=outcome.state).inc()
                 self.metrics.task_seconds.labels(type=task.task.type).observe(seconds)
-            logged = self._send_logs(task, outcome.logs)
+            logged = live.finish(outcome.logs)
             self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
             for delivery in logged:  # a line lost in a crash would be lost for good
                 self._confirm(delivery)
@@ -235,14 +241,14 @@ class WorkerService:
             log.info("killing task", executionId=record["executionId"], taskRunId=record["taskRunId"])
             cancel.set()
 
-    def _run_with_timeout(self, task: rec.WorkerTask) -> TaskOutcome:
+    def _run_with_timeout(self, task: rec.WorkerTask, live: LiveLogs) -> TaskOutcome:
         cancel = self._cancels[task.task_run_id] = threading.Event()
         try:
-            return self._run(task, cancel)
+            return self._run(task, cancel, live)
         finally:
             self._cancels.pop(task.task_run_id, None)
 
-    def _run(self, task: rec.WorkerTask, cancel: threading.Event) -> TaskOutcome:
+    def _run(self, task: rec.WorkerTask, cancel: threading.Event, live: LiveLogs) -> TaskOutcome:
 
         def sleep(seconds: float) -> None:
             if cancel.wait(seconds):
@@ -255,7 +261,8 @@ class WorkerService:
                              log_level=task.task.log_level, cancel_event=cancel,
                              process_user=self.process_user,
                              kv=KvClient(self.kv, task.tenant_id, task.namespace),
-                             services={LOGS_SOURCE: self._logs_source(task)})
+                             services={LOGS_SOURCE: self._logs_source(task)},
+                             logs=live.lines, on_log=live.added)
 
         def execute() -> TaskOutcome:
             return run_worker_task(task.task, context, task_run_id=task.task_run_id,
