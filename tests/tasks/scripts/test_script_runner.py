@@ -303,18 +303,23 @@ def test_background_process_holding_the_pipes_is_killed() -> None:
     assert time.monotonic() - started < 10
 
 
-def test_docker_task_runner_is_refused() -> None:
+def test_docker_task_runner_without_an_engine_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (with an engine it runs in a container: tests/tasks/scripts/test_task_runner.py)
+    monkeypatch.setenv("OSTINATO_CONTAINER_ENGINE", "no-such-engine-script-runner")
+    monkeypatch.delenv("OSTINATO_DOCKER_FALLBACK", raising=False)
     outcome = run({"type": SHELL, "commands": ["echo never"], "containerImage": "ubuntu",
                    "taskRunner": {"type": "io.kestra.plugin.scripts.runner.docker.Docker",
                                   "pullPolicy": "IF_NOT_PRESENT"}})
     assert outcome.state == "FAILED"
     message = lines(outcome, "ERROR")[0]
     assert "io.kestra.plugin.scripts.runner.docker.Docker" in message
-    assert "only with the Process task runner" in message
+    assert "taskRunner: {type: io.kestra.plugin.core.runner.Process}" in message
     assert lines(outcome) == []
 
 
-def test_deprecated_docker_runner_is_refused() -> None:
+def test_deprecated_docker_runner_without_an_engine_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OSTINATO_CONTAINER_ENGINE", "no-such-engine-script-runner")
+    monkeypatch.delenv("OSTINATO_DOCKER_FALLBACK", raising=False)
     task = Task.model_validate({"id": "t", "type": SHELL, "runner": "DOCKER", "commands": ["true"]})
     outcome = run_task(task, RunContext(variables={}))
     assert outcome.state == "FAILED"
