@@ -133,3 +133,28 @@ def test_executions_started_concurrently_before_a_stop_are_all_listed_after(tmp_
         assert [_state(second.execution(i)) for i in ids] == ["SUCCESS"] * len(ids)
     finally:
         assert second.stop() == 0
+
+
+@pytest.mark.parametrize("how", ["stop", "crash"])
+def test_an_execution_running_at_a_restart_ends_after_it_never_stuck(tmp_path: Path, how: str) -> None:
+    data_dir = tmp_path / "data"
+    first = Local(data_dir)
+    try:
+        first.wait_healthy()
+        first.deploy(SLOW_FLOW)
+        running = first.run("company.durable", "slow", wait=False)["id"]
+        wait_for(lambda: _state(first.execution(running)) == "RUNNING", 30, "the execution running")
+    finally:
+        if how == "stop":
+            assert first.stop() == 0, first.text()[-3000:]
+        else:
+            first.crash()
+    second = Local(data_dir)
+    try:
+        second.wait_healthy()
+        ended = wait_for(lambda: _state(second.execution(running)) in ("SUCCESS", "FAILED"), 60,
+                         "the interrupted execution ended")
+        assert ended
+        assert _state(second.run("company.durable", "slow")) == "SUCCESS"
+    finally:
+        assert second.stop() == 0, second.text()[-3000:]
