@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ inputs:
 """
 
 
-def in_subprocess(code: str, pythonpath: Path) -> dict[str, object]:
+def in_subprocess(code: str, pythonpath: Path) -> dict[str, Any]:
     """Run `code` (which prints one JSON document) in a new interpreter with `pythonpath`."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(pythonpath), os.getcwd()])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -84,7 +85,7 @@ print(json.dumps({{"broken": [str(e) for e in broken], "greet": [str(e) for e in
                   "core": [str(e) for e in core]}}))
 """
     answer = in_subprocess(code, broken_plugin(tmp_path / "site"))
-    [error] = answer["broken"]  # type: ignore[misc]
+    [error] = answer["broken"]
     assert "unknown task type `com.example.broken.Task`" in error
     assert "plugin `broken_plugin` (broken_plugin:plugin) failed to load" in error
     assert "RuntimeError: the broken plugin is broken" in error
@@ -98,5 +99,5 @@ import json
 from ostinato.plugins import plugin_failures
 print(json.dumps({"failures": [str(f) for f in plugin_failures()]}))
 """
-    [failure] = in_subprocess(code, site)["failures"]  # type: ignore[misc]
+    [failure] = in_subprocess(code, site)["failures"]
     assert "plugin `odd_plugin`" in failure and "must name a TaskPlugin" in failure
