@@ -47,6 +47,8 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
         # ready (in the Service) once the view and the flows have caught up with the topics;
         # not alive (restarted) if the view's reader dies: the answers would go stale
         while not stop.wait(0.1):
+            if not thread.is_alive() and not server.started:  # uvicorn could not bind
+                raise SystemExit(f"the API cannot listen on {host}:{port} (in use?)")
             if not view.reading:
                 management.set_alive(False, "the view's reader stopped (see the log)")
                 management.set_ready(False, "the view's reader stopped")

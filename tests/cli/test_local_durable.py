@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ostinato.broker import free_port
+from ostinato.broker import EmbeddedBroker, free_port
 
 from tests.cli.local_harness import Local, children_of, command_of, wait_for
 from tests.cli.test_cli import ROOT
@@ -184,3 +184,17 @@ def test_a_dead_broker_restarts_everything_and_nothing_kept_is_lost(tmp_path: Pa
         assert local.process.poll() is None
     finally:
         assert local.stop() == 0, local.text()[-3000:]
+
+
+def test_ostinato_api_exits_non_zero_when_it_cannot_bind(tmp_path: Path) -> None:
+    port = free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        with EmbeddedBroker() as broker:
+            result = subprocess.run(
+                [sys.executable, "-m", "ostinato", "api", "--port", str(port), "--bootstrap-servers",
+                 broker.bootstrap_servers, "--data-dir", str(tmp_path / "api"), "--management-port", "0"],
+                cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port}" in result.stderr
