@@ -59,7 +59,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-__all__ = ["BrokerStartError", "EmbeddedBroker", "free_port", "resolve_broker_binary"]
+__all__ = ["BrokerStartError", "EmbeddedBroker", "die_with_parent", "free_port", "resolve_broker_binary"]
 
 # Environment variables Tansu reads (clap `env = ...`); never inherited by the child.
 _TANSU_ENV = (
@@ -129,8 +129,11 @@ class EmbeddedBroker:
     The log goes to `log_file` (appended) or to a temporary file removed by `stop()`.
     """
 
-    def __init__(self, *, port: int | None = None, host: str = "127.0.0.1", log_file: Path | None = None) -> None:
+    def __init__(self, *, port: int | None = None, host: str = "127.0.0.1", log_file: Path | None = None,
+                 die_with_parent: bool = False) -> None:
         self.host = host
+        #: Linux: the broker is SIGKILLed when the thread that started it dies (`ostinato local`)
+        self._die_with_parent = die_with_parent
         self._auto_port = port is None
         self.port = port if port is not None else free_port(host)
         self._log_file = Path(log_file) if log_file is not None else None
@@ -269,6 +272,7 @@ class EmbeddedBroker:
                 env=env,
                 start_new_session=True,  # own session, own process group
                 close_fds=True,
+                preexec_fn=die_with_parent if self._die_with_parent else None,
             )
         finally:
             log.close()  # the child holds its own descriptor
@@ -344,6 +348,15 @@ class EmbeddedBroker:
                 pass
             self._log_path = None
             self._temp_log = False
+
+
+def die_with_parent() -> None:
+    """In a child before exec: ask Linux to SIGKILL it when the thread that started it dies
+    (PR_SET_PDEATHSIG), so a SIGKILLed parent leaves no orphan behind. No-op elsewhere."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _signal_group(pgid: int, sig: int) -> None:

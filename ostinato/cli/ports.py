@@ -69,3 +69,4 @@ def _listening_inodes(port: int) -> set[str]:
                 if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
                     inodes.add(inode)
     return inodes
+

@@ -22,6 +22,7 @@ from typing import IO
 
 from ostinato.broker import EmbeddedBroker
 from ostinato.broker.persistence import TopicKeeper, restore_topics
+from ostinato.broker.embedded import die_with_parent
 from ostinato.cli.ports import check_free
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.topics import ensure_all_topics
@@ -73,7 +74,9 @@ class LocalStack:
     processes: list[ServiceProcess] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.broker = EmbeddedBroker(port=self.broker_port)
+        # a durable stack (`ostinato local`) takes its processes down with it when killed:
+        # orphans would hold its ports and write to a broker no keeper follows
+        self.broker = EmbeddedBroker(port=self.broker_port, die_with_parent=self.durable)
         self.keeper: TopicKeeper | None = None
 
     @property
@@ -147,7 +150,8 @@ class LocalStack:
         else:
             output = self.log_stream
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True,
+                                   preexec_fn=die_with_parent if self.durable else None)
         return ServiceProcess(label, process, log_path)
 
     @property

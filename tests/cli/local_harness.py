@@ -127,12 +127,13 @@ class Local:
             except ProcessLookupError:
                 pass
         self.process.wait(10)
-        wait_for(lambda: all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in tree),
+        wait_for(lambda: all(gone(pid) for pid in tree),
                  10, "the crashed processes gone")
         self.output.close()
 
 
-def _zombie(pid: int) -> bool:
+def gone(pid: int) -> bool:
+    """True when `pid` has exited (no process, or a zombie not yet reaped)."""
     try:
         return ") Z" in Path(f"/proc/{pid}/stat").read_text()
     except OSError:

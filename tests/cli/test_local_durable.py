@@ -17,7 +17,7 @@ import pytest
 
 from ostinato.broker import EmbeddedBroker, free_port
 
-from tests.cli.local_harness import Local, children_of, command_of, wait_for
+from tests.cli.local_harness import Local, children_of, command_of, gone, wait_for
 from tests.cli.test_cli import ROOT
 
 FLOW = """id: keep
@@ -198,3 +198,24 @@ def test_ostinato_api_exits_non_zero_when_it_cannot_bind(tmp_path: Path) -> None
                 cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert f"127.0.0.1:{port}" in result.stderr
+
+
+def test_a_sigkill_of_ostinato_local_alone_leaves_no_orphan_and_the_next_start_works(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = Local(data_dir)
+    try:
+        first.wait_healthy()
+        first.deploy(FLOW)
+        old = first.run("company.durable", "keep")
+        tree = children_of(first.process.pid)
+    finally:
+        first.process.kill()  # only ostinato local: its broker and services must follow
+        first.process.wait(10)
+    wait_for(lambda: all(gone(pid) for pid in tree), 15, "no orphans left")
+    second = Local(data_dir, port=first.port)  # the API port is free again
+    try:
+        second.wait_healthy()
+        assert _state(second.execution(old["id"])) == "SUCCESS"
+        assert _state(second.run("company.durable", "keep")) == "SUCCESS"
+    finally:
+        assert second.stop() == 0, second.text()[-3000:]
