@@ -14,12 +14,13 @@ import uuid
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:  # imported when a client is made: --help stays fast
+    import httpx
 
-DEFAULT_SERVER = "http://localhost:8080"
+DEFAULT_SERVER = "http://127.0.0.1:8080"  # what `ostinato local` serves
 
 
 class ApiError(Exception):
@@ -72,6 +73,8 @@ class ApiClient:
         self.base_url = self.server + prefix
         self.timeout = timeout
         self.auth = auth
+        import httpx
+
         self._http = httpx.Client(base_url=self.base_url, auth=auth, timeout=timeout,
                                   headers={"Accept": "application/json"})
 
@@ -103,6 +106,36 @@ class ApiClient:
                 return None
             raise
 
+    def search_flows(self, namespace: str | None = None, query: str | None = None,
+                     page: int = 1, size: int = 100) -> dict[str, Any]:
+        """`{"results": [flow, ...], "total": N}`, sorted by id."""
+        params: dict[str, str | int] = {"page": page, "size": size}
+        for key, value in (("namespace", namespace), ("q", query)):
+            if value:
+                params[key] = value
+        return self._json("GET", "/flows/search", params=params)
+
+    def flow_source(self, namespace: str, flow_id: str) -> str:
+        """The YAML source of the flow's latest revision (ApiError 404 if none)."""
+        with self._errors():
+            response = self._http.get(f"/flows/{_seg(namespace)}/{_seg(flow_id)}",
+                                      headers={"Accept": "application/x-yaml"})
+        _raise_for(response)
+        return response.text
+
+    def delete_flow(self, namespace: str, flow_id: str) -> None:
+        """Delete the flow (ApiError 404 if there is none)."""
+        self._no_content("DELETE", f"/flows/{_seg(namespace)}/{_seg(flow_id)}")
+
+    def export_flows(self, namespace: str | None = None, query: str | None = None) -> bytes:
+        """A ZIP archive of the matching flows' sources (`<namespace>.<id>.yml` each)."""
+        params = {k: v for k, v in (("namespace", namespace), ("q", query)) if v}
+        with self._errors():
+            response = self._http.get("/flows/export/by-query", params=params,
+                                      headers={"Accept": "application/octet-stream"})
+        _raise_for(response)
+        return response.content
+
     # ---- executions
     def create_execution(self, namespace: str, flow_id: str, inputs: dict[str, str] | None = None,
                          files: dict[str, Path] | None = None, labels: dict[str, str] | None = None,
@@ -114,6 +147,8 @@ class ApiClient:
         if wait:
             params.append(("wait", "true"))
         content, content_type = _multipart(inputs or {}, files or {})
+        import httpx
+
         timeout = httpx.Timeout(self.timeout, read=None) if wait else self.timeout
         return self._json("POST", f"/executions/{_seg(namespace)}/{_seg(flow_id)}", params=params,
                           content=content, headers={"Content-Type": content_type}, timeout=timeout)
@@ -197,6 +232,8 @@ class ApiClient:
 
     def _events(self, path: str, params: dict[str, str],
                 timeout: float | None) -> Generator[tuple[str, str], None, None]:
+        import httpx
+
         with self._errors(), self._http.stream(
                 "GET", path, params=params, headers={"Accept": "text/event-stream"},
                 timeout=httpx.Timeout(self.timeout, read=timeout)) as response:
@@ -207,6 +244,8 @@ class ApiClient:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
+        import httpx
+
         try:
             yield
         except httpx.TimeoutException as error:
@@ -266,18 +305,15 @@ def _quoted(value: str) -> str:
 
 
 @contextmanager
-def exit_on_api_error(not_found: str | None = None) -> Iterator[None]:
-    """For commands: an ApiError prints `error: <message>` and its details to stderr and
-    exits 1; a 404 prints `not_found` instead when given ("execution X not found")."""
-    import click
+def exit_on_api_error(not_found: str | None = None, *, as_json: bool = False) -> Iterator[None]:
+    """For commands: an ApiError prints `error: <message>` and its details to stderr (under
+    `as_json`, `{"message": ..., "details": [...]}`) and exits 1; a 404 prints `not_found`
+    instead when given ("execution X not found")."""
+    from ostinato.cli.output import fail
 
     try:
         yield
     except ApiError as error:
         if error.status == 404 and not_found:
-            click.echo(f"error: {not_found}", err=True)
-        else:
-            click.echo(f"error: {error.message}", err=True)
-            for detail in error.details:
-                click.echo(f"  {detail}", err=True)
-        sys.exit(1)
+            fail(not_found, as_json=as_json)
+        fail(error.message, error.details, as_json=as_json)

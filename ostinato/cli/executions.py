@@ -1,5 +1,5 @@
-"""`ostinato execution ...`: kill, resume, restart and replay through the bus (or the API
-with --server); list, get, logs and follow through the API."""
+"""`ostinato execution ...`: kill, resume, restart and replay through the API (or Kafka
+with --bootstrap-servers); list, get, logs and follow through the API."""
 
 from __future__ import annotations
 
@@ -8,15 +8,10 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from ostinato.kafka.producer import ConfirmingProducer, DeliveryFailed
 from ostinato.cli.api_client import ApiClient, exit_on_api_error
 from ostinato.cli.options import (
     api_client_of,
@@ -26,18 +21,28 @@ from ostinato.cli.options import (
     kafka_settings,
     wraps_kwargs,
 )
-from ostinato.cli.run import STATE_STYLE, Progress, follow_to_end, passed
-from ostinato.decider import events as ev
-from ostinato.wire import records as rec
+from ostinato.cli.output import console as _console
+from ostinato.cli.output import dumps as _dumps
+from ostinato.cli.output import duration
+from ostinato.cli.output import when as _when
+from ostinato.execution.states import StateType
+
+if TYPE_CHECKING:
+    from ostinato.decider import events as ev
+
+STATES = click.Choice([state.value for state in StateType], case_sensitive=False)
 
 
 @click.group()
 def execution() -> None:
-    """Control executions (kill, resume, restart, replay: through Kafka, or the API with
-    --server) and look at them (list, get, logs, follow: through the API)."""
+    """Control executions (kill, resume, restart, replay: through the API, or Kafka with
+    --bootstrap-servers) and look at them (list, get, logs, follow: through the API)."""
 
 
 def _send(kwargs: dict[str, Any], event: ev.Event) -> None:
+    from ostinato.kafka.producer import ConfirmingProducer, DeliveryFailed
+    from ostinato.wire import records as rec
+
     settings = kafka_settings(kwargs)
     assert settings is not None
     codec = codec_of(kwargs)
@@ -56,8 +61,9 @@ def _now() -> datetime:
 
 def _control(kwargs: dict[str, Any], execution_id: str, *, through_api: Callable[[ApiClient], Any],
              event: Callable[[], ev.Event]) -> Any:
-    """Through the API with --server (what `through_api` answers), else the event on Kafka."""
-    api = api_client_of(kwargs)
+    """Through the API (what `through_api` answers), or the event on Kafka with
+    --bootstrap-servers and no --server."""
+    api = api_client_of(kwargs, default_server=True)
     if api is None:
         _send(kwargs, event())
         return None
@@ -72,6 +78,8 @@ def _control(kwargs: dict[str, Any], execution_id: str, *, through_api: Callable
 @wraps_kwargs
 def kill(kwargs: dict[str, Any]) -> None:
     """Kill EXECUTION_ID: it goes KILLING then KILLED; running tasks on workers are stopped."""
+    from ostinato.decider import events as ev
+
     execution_id = kwargs.pop("execution_id")
     _control(kwargs, execution_id, through_api=lambda api: api.kill(execution_id),
              event=lambda: ev.Kill(str(uuid.uuid4()), _now(), execution_id))
@@ -89,6 +97,8 @@ def kill(kwargs: dict[str, Any]) -> None:
 def resume(kwargs: dict[str, Any]) -> None:
     """Resume a PAUSED execution (every paused task run, or the one named; through the API,
     which types the inputs as the Pause tasks declare them, every paused run)."""
+    from ostinato.decider import events as ev
+
     execution_id = kwargs.pop("execution_id")
     values = {}
     for item in kwargs.pop("inputs"):
@@ -97,8 +107,8 @@ def resume(kwargs: dict[str, Any]) -> None:
         name, value = item.split("=", 1)
         values[name] = value
     task_run_id = kwargs.pop("task_run_id")
-    if kwargs["server"] and task_run_id is not None:
-        raise click.UsageError("--task-run is not available with --server (the API resumes "
+    if (kwargs["server"] or not kwargs["bootstrap_servers"]) and task_run_id is not None:
+        raise click.UsageError("--task-run needs --bootstrap-servers (the API resumes "
                                "every paused task run, as Kestra's)")
     _control(kwargs, execution_id, through_api=lambda api: api.resume(execution_id, values),
              event=lambda: ev.Resume(str(uuid.uuid4()), _now(), execution_id,
@@ -113,6 +123,8 @@ def resume(kwargs: dict[str, Any]) -> None:
 @wraps_kwargs
 def restart(kwargs: dict[str, Any]) -> None:
     """Restart a FAILED or KILLED execution from its failed task runs (a new attempt each)."""
+    from ostinato.decider import events as ev
+
     execution_id = kwargs.pop("execution_id")
     _control(kwargs, execution_id, through_api=lambda api: api.restart(execution_id),
              event=lambda: ev.Restart(str(uuid.uuid4()), _now(), execution_id))
@@ -129,6 +141,7 @@ def restart(kwargs: dict[str, Any]) -> None:
 def replay(kwargs: dict[str, Any]) -> None:
     """Run a finished execution again as a new execution with the same inputs and labels
     (from the start, or from --task-run); prints the new execution's id."""
+    from ostinato.decider import events as ev
     from ostinato.kafka.client import new_execution_id
 
     execution_id = kwargs.pop("execution_id")
@@ -151,62 +164,18 @@ def _api(kwargs: dict[str, Any]) -> ApiClient:
     return client
 
 
-def _instant(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _when(text: str | None) -> str:
-    """An ISO instant as `YYYY-MM-DD HH:MM:SS` (UTC)."""
-    moment = _instant(text)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
-
-
-def duration(state: dict[str, Any]) -> str:
-    """From the start to the end (or to now while not ended): `850ms`, `12.3s`, `4m05s`,
-    `2h03m`."""
-    start = _instant(state.get("startDate"))
-    if start is None:
-        return ""
-    end = _instant(state.get("endDate")) or _now()
-    seconds = max((end - start).total_seconds(), 0.0)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def _styled(state: str) -> str:
+    from ostinato.cli.run import STATE_STYLE
+
     style = STATE_STYLE.get(state, "white")
     return f"[{style}]{state}[/{style}]"
-
-
-def _console() -> Console:
-    """Stdout: the terminal's width, or rows that never fold when piped (grep, awk ...)."""
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 100_000
-    return console
-
-
-def _dumps(data: Any, *, indent: int | None = None) -> str:
-    return json.dumps(data, indent=indent, ensure_ascii=False)
 
 
 @execution.command("list")
 @click.option("--namespace", default=None, help="Only this namespace (and those under it).")
 @click.option("--flow-id", default=None, help="Only executions of this flow.")
-@click.option("--state", default=None, help="Only executions in this state (RUNNING, FAILED ...).")
+@click.option("--state", type=STATES, default=None, metavar="STATE",
+              help="Only executions in this state (any case): " + ", ".join(STATES.choices) + ".")
 @click.option("--size", type=click.IntRange(min=1), default=25, show_default=True,
               help="How many executions, latest started first.")
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
@@ -215,7 +184,11 @@ def _dumps(data: Any, *, indent: int | None = None) -> str:
 @wraps_kwargs
 def list_(kwargs: dict[str, Any]) -> None:
     """List executions through the API: id, namespace, flow, state, start, duration."""
-    with _api(kwargs) as api, exit_on_api_error():
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    with _api(kwargs) as api, exit_on_api_error(as_json=kwargs["as_json"]):
         answer = api.search_executions(namespace=kwargs["namespace"], flow_id=kwargs["flow_id"],
                                        state=kwargs["state"], page=kwargs["page"], size=kwargs["size"])
     if kwargs["as_json"]:
@@ -223,10 +196,11 @@ def list_(kwargs: dict[str, Any]) -> None:
         return
     results = answer.get("results") or []
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
-    # ids and dates whole whatever the width (they are copied); names fold if they must
-    table.add_column("id", no_wrap=True)
-    table.add_column("namespace", overflow="fold")
-    table.add_column("flow", overflow="fold")
+    # ids and dates whole whatever the width (they are copied); names cut short (…) on a
+    # narrow terminal rather than wrapped
+    table.add_column("id", no_wrap=True, min_width=22)
+    table.add_column("namespace", no_wrap=True, overflow="ellipsis")
+    table.add_column("flow", no_wrap=True, overflow="ellipsis")
     for column in ("state", "start", "duration"):
         table.add_column(column, no_wrap=True)
     for item in results:
@@ -264,8 +238,13 @@ def _task_rows(runs: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
 @wraps_kwargs
 def get(kwargs: dict[str, Any]) -> None:
     """Show an execution through the API: its state, inputs and outputs, and its task runs."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
     execution_id = kwargs.pop("execution_id")
-    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found"):
+    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found",
+                                                as_json=kwargs["as_json"]):
         data = api.get_execution(execution_id)
     if kwargs["as_json"]:
         click.echo(_dumps(data, indent=2))
@@ -287,7 +266,8 @@ def get(kwargs: dict[str, Any]) -> None:
         console.print(f"  labels    {escape(labels)}")
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for column in ("task", "value", "state", "duration", "attempts", "task run id"):
-        table.add_column(column, overflow="fold", no_wrap=column != "value")
+        table.add_column(column, no_wrap=True, overflow="ellipsis" if column in ("task", "value") else "fold",
+                         min_width=22 if column == "task run id" else None)
     for depth, run in _task_rows(data.get("taskRunList") or []):
         run_state = run.get("state") or {}
         table.add_row("  " * depth + escape(run.get("taskId", "")),
@@ -299,7 +279,7 @@ def get(kwargs: dict[str, Any]) -> None:
 
 
 def _log_line(entry: dict[str, Any]) -> str:
-    return (f"{entry.get('timestamp', '')} {entry.get('level', ''):<5} "
+    return (f"{_when(entry.get('timestamp'), millis=True)} {entry.get('level', ''):<5} "
             f"{entry.get('taskId') or '-'} {entry.get('message', '')}")
 
 
@@ -320,7 +300,8 @@ def logs(kwargs: dict[str, Any]) -> None:
     execution_id = kwargs.pop("execution_id")
     min_level = kwargs["min_level"].upper() if kwargs["min_level"] else None
     task_run_id = kwargs["task_run_id"]
-    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found"):
+    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found",
+                                                as_json=kwargs["as_json"]):
         if kwargs["follow"]:
             # the follow stream filters by level only: the task run is filtered here
             entries: Iterable[dict[str, Any]] = (
@@ -341,15 +322,20 @@ def logs(kwargs: dict[str, Any]) -> None:
 def follow(kwargs: dict[str, Any]) -> None:
     """Follow an execution through the API until it ends, showing each task run as it starts
     and ends; exit 0 if it ended in SUCCESS or WARNING, else 1."""
+    from rich.markup import escape
+
+    from ostinato.cli.run import Progress, follow_to_end, passed
+
     execution_id = kwargs.pop("execution_id")
     final: dict[str, Any] | None = None
-    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found"):
+    with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found",
+                                                as_json=kwargs["as_json"]):
         if kwargs["as_json"]:
             for _, data in api.follow_execution(execution_id):
                 click.echo(_dumps(data))
                 final = data
         else:
-            console = Console(highlight=False)
+            console = _console()
             progress = Progress(console)
             final = follow_to_end(api, execution_id, progress)
             assert final is not None  # no deadline

@@ -1,23 +1,22 @@
-"""`ostinato flow validate|deploy`."""
+"""`ostinato flow validate|deploy|list|get|delete|export`."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ostinato.cli.api_client import ApiClient, ApiError, exit_on_api_error
-from ostinato.cli.options import (
-    api_client_of,
-    api_options,
-    codec_of,
-    kafka_options,
-    kafka_settings,
-    wraps_kwargs,
-)
-from ostinato.flow.parser import parse_flow, validate_flow, validate_flow_with_warnings
+from ostinato.cli.api_client import exit_on_api_error
+from ostinato.cli.options import api_client_of, api_options, codec_of, kafka_options, kafka_settings, wraps_kwargs
+from ostinato.cli.output import console, dumps, fail, when
+
+if TYPE_CHECKING:
+    from ostinato.cli.api_client import ApiClient
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON (errors too, as {\"message\", \"details\"} on stderr).")
 
 
 def _files(paths: tuple[Path, ...]) -> list[Path]:
@@ -32,27 +31,36 @@ def _files(paths: tuple[Path, ...]) -> list[Path]:
 
 @click.group()
 def flow() -> None:
-    """Validate and deploy flows."""
+    """Validate, deploy, list, get, delete and export flows."""
 
 
 @flow.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def validate(files: tuple[Path, ...]) -> None:
+@JSON_OPTION
+def validate(files: tuple[Path, ...], as_json: bool) -> None:
     """Check flows offline: every problem is listed with its path and line. Exit 1 if any.
-    Warnings (e.g. a Docker task runner on a machine without docker) do not fail the check."""
-    bad = 0
+    Warnings (a Docker taskRunner on a machine without docker) do not fail the check.
+    With --json: `[{"file", "valid", "errors": [...], "warnings": [...]}, ...]`."""
+    from ostinato.flow.parser import validate_flow_with_warnings
+
+    report: list[dict[str, Any]] = []
     for path in _files(files):
         errors, warnings = validate_flow_with_warnings(path.read_text())
-        if errors:
-            bad += 1
-            click.echo(f"{path}: {len(errors)} error(s)")
-            for error in errors:
-                click.echo(f"  {error}")
-        else:
-            click.echo(f"{path}: valid" + (f", {len(warnings)} warning(s)" if warnings else ""))
-            for warning in warnings:
-                click.echo(f"  warning: {warning}")
-    sys.exit(1 if bad else 0)
+        report.append({"file": str(path), "errors": [str(e) for e in errors],
+                       "warnings": [str(w) for w in warnings]})
+    for entry in report:
+        entry["valid"] = not entry["errors"]
+    if as_json:
+        click.echo(dumps(report, indent=2))
+    for entry in report if not as_json else []:
+        errors = entry["errors"]
+        warned = f", {len(entry['warnings'])} warning(s)" if entry["warnings"] else ""
+        click.echo(f"{entry['file']}: {len(errors)} error(s)" if errors else f"{entry['file']}: valid{warned}")
+        for error in errors:
+            click.echo(f"  {error}")
+        for warning in entry["warnings"]:
+            click.echo(f"  warning: {warning}")
+    sys.exit(1 if any(not e["valid"] for e in report) else 0)
 
 
 @flow.command()
@@ -61,14 +69,13 @@ def validate(files: tuple[Path, ...]) -> None:
 @kafka_options
 @wraps_kwargs
 def deploy(kwargs: dict[str, Any]) -> None:
-    """Publish flows (files or folders) to the flows topic, or through the API with --server;
-    an unchanged flow keeps its revision. Exit 2 if a flow is invalid (none is deployed when
-    the local check finds one)."""
-    from ostinato.kafka.client import BusClient
-    from ostinato.kafka.topics import ensure_all_topics
+    """Deploy flows (files or folders) through the API (--server), or to the flows topic with
+    --bootstrap-servers; an unchanged flow keeps its revision. Exit 2 if a flow is invalid
+    (none is deployed when the local check finds one)."""
+    from ostinato.flow.parser import validate_flow
 
     files = _files(kwargs.pop("paths"))
-    api = api_client_of(kwargs)
+    api = api_client_of(kwargs, default_server=True)
     invalid = {p: validate_flow(p.read_text()) for p in files}
     invalid = {p: e for p, e in invalid.items() if e}
     for path, errors in invalid.items():
@@ -80,6 +87,13 @@ def deploy(kwargs: dict[str, Any]) -> None:
     if api is not None:
         with api, exit_on_api_error():
             sys.exit(deploy_through_api(api, files))
+    _deploy_on_kafka(kwargs, files)
+
+
+def _deploy_on_kafka(kwargs: dict[str, Any], files: list[Path]) -> None:
+    from ostinato.kafka.client import BusClient
+    from ostinato.kafka.topics import ensure_all_topics
+
     settings = kafka_settings(kwargs)
     assert settings is not None
     ensure_all_topics(settings)
@@ -94,6 +108,9 @@ def deploy(kwargs: dict[str, Any]) -> None:
 def deploy_through_api(api: ApiClient, files: list[Path]) -> int:
     """Deploy each file with `POST /flows`, printing what happened; 2 at the first flow the
     API rejects (its message and details printed), else 0."""
+    from ostinato.cli.api_client import ApiError
+    from ostinato.flow.parser import parse_flow
+
     for path in files:
         source = path.read_text()
         parsed = parse_flow(source)
@@ -113,3 +130,103 @@ def deploy_through_api(api: ApiClient, files: list[Path]) -> int:
         click.echo(f"{path}: {answer.get('namespace', parsed.namespace)}.{answer.get('id', parsed.id)} "
                    f"revision {revision} {what}")
     return 0
+
+
+# ---- through the API only: list, get, delete, export
+
+def _api(kwargs: dict[str, Any]) -> ApiClient:
+    client = api_client_of(kwargs)
+    assert client is not None  # --server has a default
+    return client
+
+
+@flow.command("list")
+@click.option("--namespace", default=None, help="Only this namespace (and those under it).")
+@click.option("--query", "-q", default=None, help="Only flows whose id or description contains this.")
+@click.option("--size", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@JSON_OPTION
+@api_options()
+@wraps_kwargs
+def list_(kwargs: dict[str, Any]) -> None:
+    """List the deployed flows (latest revisions): namespace, id, revision, tasks, updated."""
+    as_json = kwargs.pop("as_json")
+    with _api(kwargs) as api, exit_on_api_error(as_json=as_json):
+        answer = api.search_flows(kwargs["namespace"], kwargs["query"], kwargs["page"], kwargs["size"])
+    if as_json:
+        click.echo(dumps(answer, indent=2))
+        return
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    results = answer.get("results") or []
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    for column in ("namespace", "id", "revision", "tasks", "updated"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for item in results:
+        table.add_row(escape(item.get("namespace", "")), escape(item.get("id", "")),
+                      str(item.get("revision", "")), str(len(item.get("tasks") or [])),
+                      when(item.get("updated")))
+    out = console()
+    out.print(table)
+    out.print(f"{len(results)} of {answer.get('total', len(results))} flows", style="dim")
+
+
+@flow.command()
+@click.argument("namespace")
+@click.argument("flow_id")
+@click.option("--json", "as_json", is_flag=True, help="The API's JSON of the flow instead of its YAML.")
+@api_options()
+@wraps_kwargs
+def get(kwargs: dict[str, Any]) -> None:
+    """Print a flow's YAML source (latest revision), or its JSON with --json."""
+    namespace, flow_id, as_json = kwargs.pop("namespace"), kwargs.pop("flow_id"), kwargs.pop("as_json")
+    with _api(kwargs) as api, exit_on_api_error(f"flow {namespace}.{flow_id} not found", as_json=as_json):
+        if as_json:
+            data = api.get_flow(namespace, flow_id)
+            if data is None:
+                fail(f"flow {namespace}.{flow_id} not found", as_json=True)
+            click.echo(dumps(data, indent=2))
+        else:
+            click.echo(api.flow_source(namespace, flow_id), nl=False)
+
+
+@flow.command()
+@click.argument("namespace")
+@click.argument("flow_id")
+@JSON_OPTION
+@api_options()
+@wraps_kwargs
+def delete(kwargs: dict[str, Any]) -> None:
+    """Delete a flow (its revisions stay in the history); exit 1 if there is no such flow."""
+    namespace, flow_id, as_json = kwargs.pop("namespace"), kwargs.pop("flow_id"), kwargs.pop("as_json")
+    with _api(kwargs) as api, exit_on_api_error(f"flow {namespace}.{flow_id} not found", as_json=as_json):
+        api.delete_flow(namespace, flow_id)
+    click.echo(dumps({"namespace": namespace, "id": flow_id, "deleted": True}) if as_json
+               else f"{namespace}.{flow_id} deleted")
+
+
+@flow.command()
+@click.option("--namespace", default=None, help="Only this namespace (and those under it).")
+@click.option("--query", "-q", default=None, help="Only flows whose id or description contains this.")
+@click.option("--file", "-f", "target", type=click.Path(path_type=Path), default=Path("flows.zip"),
+              show_default=True, help="The ZIP file to write (`-`: stdout).")
+@JSON_OPTION
+@api_options()
+@wraps_kwargs
+def export(kwargs: dict[str, Any]) -> None:
+    """Export the matching flows' YAML sources as a ZIP (`<namespace>.<id>.yml` each)."""
+    import io
+    import zipfile
+
+    as_json, target = kwargs.pop("as_json"), kwargs.pop("target")
+    with _api(kwargs) as api, exit_on_api_error(as_json=as_json):
+        archive = api.export_flows(kwargs["namespace"], kwargs["query"])
+    if str(target) == "-":
+        sys.stdout.buffer.write(archive)
+        return
+    target.write_bytes(archive)
+    names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    click.echo(dumps({"file": str(target), "flows": names}) if as_json
+               else f"{len(names)} flow(s) written to {target}")

@@ -1,18 +1,28 @@
-"""Options shared by commands; each also reads an `OSTINATO_...` environment variable (except
-the --server of `run` and `flow deploy`, which switches them from Kafka to the API)."""
+"""Options shared by commands; each also reads an `OSTINATO_...` environment variable.
+
+How a command reaches the stack is the same everywhere: through the API at --server
+(OSTINATO_SERVER, default http://127.0.0.1:8080, what `ostinato local` serves); through
+Kafka only when --bootstrap-servers (OSTINATO_BOOTSTRAP_SERVERS) is given. `ostinato run`
+alone starts an embedded stack when given neither.
+
+Heavy modules (Kafka, the codec, the models) are imported inside the functions that need
+them, so that every --help stays fast."""
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ostinato.cli.api_client import ApiClient
-from ostinato.kafka.config import KafkaSettings
-from ostinato.logging import configure_logging
-from ostinato.wire.codec import Codec, codec_for
+if TYPE_CHECKING:
+    from ostinato.cli.api_client import ApiClient
+    from ostinato.kafka.config import KafkaSettings
+    from ostinato.wire.codec import Codec
+
+#: what `ostinato local` serves
+DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
 def _env(name: str) -> str:
@@ -59,6 +69,8 @@ def logging_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def kafka_settings(kwargs: dict[str, Any], *, required: bool = True) -> KafkaSettings | None:
     """Build the settings from the kafka options (popping them from `kwargs`)."""
+    from ostinato.kafka.config import KafkaSettings
+
     servers = kwargs.pop("bootstrap_servers")
     extra: dict[str, str] = {}
     for item in kwargs.pop("kafka_config"):
@@ -79,10 +91,14 @@ def kafka_settings(kwargs: dict[str, Any], *, required: bool = True) -> KafkaSet
 
 
 def codec_of(kwargs: dict[str, Any]) -> Codec:
+    from ostinato.wire.codec import codec_for
+
     return codec_for(kwargs.pop("schema_registry_url"))
 
 
 def setup_logging(service: str, kwargs: dict[str, Any]) -> None:
+    from ostinato.logging import configure_logging
+
     configure_logging(service=service, json_lines=kwargs.pop("log_format") == "json",
                       level=kwargs.pop("log_level"))
 
@@ -120,15 +136,14 @@ def wraps_kwargs(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def api_options(*, server_required: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """--server, --tenant, --user, --password: where the REST API is and how to log in.
-    With `server_required=False` (`run`, `flow deploy`) --server has no default and no
-    environment variable: without it those commands talk to Kafka."""
-    if server_required:
-        server = click.option("--server", envvar=_env("SERVER"), show_envvar=True,
-                              default="http://localhost:8080", show_default=True,
-                              help="URL of the ostinato API.")
-    else:
-        server = click.option("--server", default=None, metavar="URL",
-                              help="Go through the ostinato API at this URL instead of Kafka.")
+    --server reads OSTINATO_SERVER everywhere. With `server_required=False` (commands that
+    can also use Kafka) it shows no default: `api_client_of` picks DEFAULT_SERVER unless
+    --bootstrap-servers is given (`run` starts an embedded stack instead)."""
+    server = click.option("--server", envvar=_env("SERVER"), show_envvar=True,
+                          default=DEFAULT_SERVER if server_required else None,
+                          show_default=server_required, metavar="URL",
+                          help="URL of the ostinato API" + ("." if server_required else
+                               f" (default {DEFAULT_SERVER} unless --bootstrap-servers)."))
     options = [
         server,
         click.option("--tenant", envvar=_env("TENANT"), show_envvar=True, default="main",
@@ -146,12 +161,18 @@ def api_options(*, server_required: bool = True) -> Callable[[Callable[..., Any]
     return decorate
 
 
-def api_client_of(kwargs: dict[str, Any]) -> ApiClient | None:
-    """The API client from the api options (popping them from `kwargs`); None without --server."""
+def api_client_of(kwargs: dict[str, Any], *, default_server: bool = False) -> ApiClient | None:
+    """The API client from the api options (popping them from `kwargs`). Without --server:
+    None when --bootstrap-servers is given (the command uses Kafka) or `default_server` is
+    False; else a client of DEFAULT_SERVER."""
+    from ostinato.cli.api_client import ApiClient
+
     server, tenant = kwargs.pop("server"), kwargs.pop("tenant")
     user, password = kwargs.pop("user"), kwargs.pop("password")
     if not server:
-        return None
+        if not default_server or kwargs.get("bootstrap_servers"):
+            return None
+        server = DEFAULT_SERVER
     if password is not None and user is None:
         raise click.UsageError("--password needs --user (or OSTINATO_API_USER)")
     auth = (user, password or "") if user is not None else None

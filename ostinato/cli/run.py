@@ -8,11 +8,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from ostinato.cli.api_client import ApiClient, ApiError, exit_on_api_error
 from ostinato.cli.options import (
@@ -23,13 +21,18 @@ from ostinato.cli.options import (
     kafka_settings,
     wraps_kwargs,
 )
-from ostinato.execution.model import TERMINAL_STATES, Execution
-from ostinato.execution.states import StateType
-from ostinato.flow.inputs import InputError, type_inputs
-from ostinato.flow.parser import FlowValidationError, parse_flow
-from ostinato.kafka.client import BusClient, new_execution_id
-from ostinato.storage import LocalStorage, input_file_uri_path
-from ostinato.wire.records import LogEntry
+from ostinato.cli.output import console as make_console
+from ostinato.cli.output import duration, instant, seconds_text
+from ostinato.execution.states import TERMINAL_STATES, StateType
+
+if TYPE_CHECKING:  # the models are imported when `run` runs: --help stays fast
+    from rich.console import Console
+    from rich.status import Status
+
+    from ostinato.execution.model import Execution
+    from ostinato.kafka.client import BusClient
+    from ostinato.storage import LocalStorage
+    from ostinato.wire.records import LogEntry
 
 STATE_STYLE: dict[str, str] = {
     StateType.SUCCESS: "green", StateType.WARNING: "yellow", StateType.FAILED: "red",
@@ -58,12 +61,43 @@ def _parse_inputs(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _run_duration(run: Any) -> str:
+    """A task run's duration from its first to its last state change."""
+    histories = run.state.histories
+    start, end = instant(histories[0].date), instant(histories[-1].date)
+    return seconds_text((end - start).total_seconds()) if start and end else ""
+
+
 class Progress:
-    """Prints each task run when it starts and when it ends (to stderr)."""
+    """Prints each task run when it starts and when it ends, with its duration (to stderr);
+    on a terminal a live status line says what the command waits for."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.seen: dict[str, str] = {}
+        self._status: Status | None = None
+
+    def waiting(self, what: str) -> None:
+        """Show (or change) the status line: a spinner and `what` (a terminal only)."""
+        if not self.console.is_terminal:
+            return
+        if self._status is None:
+            self._status = self.console.status(what)
+            self._status.start()
+        else:
+            self._status.update(what)
+
+    def done(self) -> None:
+        """Take the status line away."""
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def __call__(self, execution: Execution) -> None:
         # in the order things happened: a flowable ends after its last child, also when
@@ -81,7 +115,9 @@ class Progress:
             self.seen[run.id] = state
             label = run.task_id + (f" [{run.value}]" if run.value is not None else "")
             style = STATE_STYLE.get(state, "white")
-            self.console.print(f"  [{style}]{state:<8}[/{style}] {escape(label)}", highlight=False)
+            took = f"  [dim]{_run_duration(run)}[/dim]" if state in TERMINAL_STATES else ""
+            self.console.print(f"  [{style}]{state:<8}[/{style}] {_escape(label)}{took}", highlight=False)
+        self.waiting(_waiting_on(execution))
 
     def log(self, entry: LogEntry) -> None:
         self.log_line(entry.level, entry.task_id, entry.message)
@@ -89,24 +125,40 @@ class Progress:
     def log_line(self, level: str, task_id: str | None, message: str) -> None:
         if level in ("ERROR", "WARN", "INFO"):
             where = task_id or "execution"
-            self.console.print(f"  [dim]{level:<5} {escape(where)}: {escape(message)}[/dim]",
+            self.console.print(f"  [dim]{level:<5} {_escape(where)}: {_escape(message)}[/dim]",
                                highlight=False)
+
+
+def _waiting_on(execution: Execution) -> str:
+    """What the execution waits for, for the status line."""
+    state = execution.state.current
+    running = [run.task_id for run in execution.task_run_list
+               if run.state.current in (StateType.RUNNING, StateType.CREATED)]
+    if state == StateType.CREATED or (state == StateType.RUNNING and not execution.task_run_list):
+        return f"execution {state.lower()}: waiting for the executor"
+    if running:
+        return f"execution {str(state).lower()}: {', '.join(running[-3:])}"
+    return f"execution {str(state).lower()}"
 
 
 def execution_of(data: dict[str, Any]) -> Execution:
     """An Execution from the API's JSON (Kestra's, without ostinato's bookkeeping); task runs
     that leave out their execution id, namespace or flow id get the execution's."""
+    from ostinato.execution.model import Execution
+
     runs = [{"executionId": data["id"], "namespace": data["namespace"], "flowId": data["flowId"], **run}
             for run in data.get("taskRunList") or []]
     return Execution.from_dict({**data, "taskRunList": runs})
 
 
 def show_final(console: Console, final: dict[str, Any], as_json: bool) -> int:
-    """The final state (stderr), then the execution's JSON or its outputs; the exit code:
-    0 for SUCCESS or WARNING, else 1."""
+    """The final state and total duration (stderr), then the execution's JSON or its outputs;
+    the exit code: 0 for SUCCESS or WARNING, else 1."""
     state = final["state"]["current"]
     style = STATE_STYLE.get(state, "white")
-    console.print(f"final state: [{style}]{state}[/{style}]", highlight=False)
+    took = duration(final["state"])
+    console.print(f"final state: [{style}]{state}[/{style}]" + (f" in {took}" if took else ""),
+                  highlight=False)
     if as_json:
         print(json.dumps(final, indent=2, ensure_ascii=False))
     elif final.get("outputs"):
@@ -131,8 +183,13 @@ def run(kwargs: dict[str, Any]) -> None:
     """Run FILE once and show its progress; exit 0 for SUCCESS or WARNING, 1 for another
     final state, 2 for an invalid flow or input. With --server, through that ostinato API;
     else without --bootstrap-servers, an embedded broker and the services start for the run
-    (on free ports) and stop after it."""
-    console = Console(stderr=True)
+    (on free ports) and stop after it. On a terminal a status line says what it waits for;
+    each task run is shown with its duration, the execution with its total."""
+    from ostinato.flow.parser import FlowValidationError, parse_flow
+    from ostinato.kafka.client import BusClient
+    from ostinato.storage import LocalStorage
+
+    console = make_console(stderr=True)
     source = kwargs["file"].read_text()
     try:
         flow = parse_flow(source)
@@ -140,7 +197,7 @@ def run(kwargs: dict[str, Any]) -> None:
         for path, text in others:
             parse_flow(text)
     except FlowValidationError as error:
-        console.print(f"[red]invalid flow[/red]\n{error}", highlight=False)
+        console.print(f"[red]invalid flow[/red]\n{_escape(str(error))}", highlight=False)
         sys.exit(2)
     raw_inputs = _parse_inputs(kwargs["inputs"])
     api = api_client_of(kwargs)
@@ -158,7 +215,12 @@ def run(kwargs: dict[str, Any]) -> None:
 
             stack = LocalStack(data_dir=data_dir)
             console.print(f"[dim]starting an embedded stack in {data_dir}[/dim]")
-            stack.start()
+            progress = Progress(console)
+            progress.waiting("starting the embedded stack (broker, executor, worker)")
+            try:
+                stack.start()
+            finally:
+                progress.done()
             settings = stack.settings()
             storage = LocalStorage(stack.storage_dir)
         else:
@@ -175,6 +237,10 @@ def run(kwargs: dict[str, Any]) -> None:
 def _run(console: Console, client: BusClient, flow: Any, source: str,
          others: list[tuple[Path, str]], raw_inputs: dict[str, str], storage: LocalStorage,
          as_json: bool, timeout: float | None) -> int:
+    from ostinato.flow.inputs import InputError, type_inputs
+    from ostinato.kafka.client import new_execution_id
+    from ostinato.storage import input_file_uri_path
+
     execution_id = new_execution_id()
 
     def store_file(input_id: str, value: Any) -> str:
@@ -187,25 +253,30 @@ def _run(console: Console, client: BusClient, flow: Any, source: str,
     except InputError as error:
         console.print(f"[red]invalid input[/red]\n{error}", highlight=False)
         return 2
-    for _, text in others:
-        client.deploy(text)
-    flow, _ = client.deploy(source)
-    start = client.end_offsets(["executions", "logs"])
-    console.print(f"execution [bold]{execution_id}[/bold] of {flow.namespace}.{flow.id} "
-                  f"(revision {flow.revision})", highlight=False)
     progress = Progress(console)
-    client.request(flow, inputs, execution_id=execution_id)
-    final = client.follow(execution_id, on_change=progress, on_log=progress.log,
-                          timeout=timeout, start_offsets=start)
+    progress.waiting(f"deploying {flow.namespace}.{flow.id}")
+    try:
+        for _, text in others:
+            client.deploy(text)
+        flow, _ = client.deploy(source)
+        start = client.end_offsets(["executions", "logs"])
+        console.print(f"execution [bold]{execution_id}[/bold] of {flow.namespace}.{flow.id} "
+                      f"(revision {flow.revision})", highlight=False)
+        progress.waiting("execution requested: waiting for the executor")
+        client.request(flow, inputs, execution_id=execution_id)
+        final = client.follow(execution_id, on_change=progress, on_log=progress.log,
+                              timeout=timeout, start_offsets=start)
+    finally:
+        progress.done()
     client.close()
     return show_final(console, final.to_dict(internal=False), as_json)
 
 
 def _print_invalid(console: Console, what: str, error: ApiError) -> None:
     console.print(f"[red]{what}[/red]", highlight=False)
-    console.print(escape(error.message), highlight=False)
+    console.print(_escape(error.message), highlight=False)
     for detail in error.details:
-        console.print(f"  {escape(detail)}", highlight=False)
+        console.print(f"  {_escape(detail)}", highlight=False)
 
 
 def _run_on_api(console: Console, api: ApiClient, flow: Any, source: str,
@@ -222,8 +293,8 @@ def _run_on_api(console: Console, api: ApiClient, flow: Any, source: str,
         if decl is not None and decl.type == "FILE" and not value.startswith("kestra://"):
             path = Path(value.removeprefix("@"))
             if not path.is_file():
-                console.print(f"[red]invalid input[/red]\nInvalid input for `{escape(name)}`: "
-                              f"no file {escape(str(path))}", highlight=False)
+                console.print(f"[red]invalid input[/red]\nInvalid input for `{_escape(name)}`: "
+                              f"no file {_escape(str(path))}", highlight=False)
                 return 2
             files[name] = path
         else:
@@ -248,6 +319,7 @@ def _run_on_api(console: Console, api: ApiClient, flow: Any, source: str,
     console.print(f"execution [bold]{execution_id}[/bold] of {created['namespace']}.{created['flowId']} "
                   f"(revision {created.get('flowRevision', deployed.get('revision'))})", highlight=False)
     progress = Progress(console)
+    progress.waiting("execution requested: waiting for the executor")
     done = threading.Event()
     logs = threading.Thread(target=_print_logs, args=(api.clone(), execution_id, progress, done),
                             name="logs", daemon=True)
@@ -261,6 +333,7 @@ def _run_on_api(console: Console, api: ApiClient, flow: Any, source: str,
         # the server closes the log stream once the execution's logs are sent
         logs.join(timeout=5.0)
     finally:
+        progress.done()
         done.set()  # a log stream still open prints nothing more
     return show_final(console, final, as_json)
 
@@ -309,5 +382,5 @@ def _print_logs(api: ApiClient, execution_id: str, progress: Progress, done: thr
                 progress.log_line(str(entry.get("level")), entry.get("taskId"), str(entry.get("message")))
         except ApiError as error:
             if not done.is_set():
-                progress.console.print(f"[dim]logs unavailable: {escape(error.message)}[/dim]",
+                progress.console.print(f"[dim]logs unavailable: {_escape(error.message)}[/dim]",
                                        highlight=False)

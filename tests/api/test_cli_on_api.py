@@ -467,12 +467,12 @@ def test_execution_commands_on_the_stand_in(fake: FakeApi, tmp_path: Path) -> No
         bad = client.create_execution("company.team", "failing", wait=True)
     env = {"OSTINATO_SERVER": fake.base_url}
 
-    result = cli("execution", "list", env=env)
+    result = cli("--utc", "execution", "list", env=env)
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     # latest first, full ids, a duration
     assert lines.index(next(x for x in lines if bad["id"] in x)) < lines.index(next(x for x in lines if ok["id"] in x))
-    assert re.search(rf"{ok['id']}\s+company\.team\s+hello\s+SUCCESS\s+2026-03-01 12:01:00\s+2\.0s", result.stdout)
+    assert re.search(rf"{ok['id']}\s+company\.team\s+hello\s+SUCCESS\s+2026-03-01T12:01:00\+00:00\s+2\.0s", result.stdout)
     assert "2 of 2 executions" in result.stdout
     result = cli("execution", "list", "--state", "FAILED", "--flow-id", "failing", "--json", env=env)
     answer = json.loads(result.stdout)
@@ -488,9 +488,10 @@ def test_execution_commands_on_the_stand_in(fake: FakeApi, tmp_path: Path) -> No
     assert "labels    team:data" in result.stdout
     assert json.loads(cli("execution", "get", ok["id"], "--json", env=env).stdout) == ok
 
-    result = cli("execution", "logs", bad["id"], env=env)
-    assert result.stdout.splitlines() == [
-        f"{bad['taskRunList'][0]['state']['histories'][-1]['date']} ERROR boom boom says hi"]
+    result = cli("--utc", "execution", "logs", bad["id"], env=env)
+    logged = datetime.fromisoformat(bad['taskRunList'][0]['state']['histories'][-1]['date'])
+    assert result.stdout.splitlines() == [  # the time with its zone, to the millisecond
+        f"{logged.astimezone(UTC).isoformat(timespec='milliseconds')} ERROR boom boom says hi"]
     result = cli("execution", "logs", ok["id"], "--min-level", "warn", env=env)
     assert result.exit_code == 0 and result.stdout == ""
     assert fake.requests[-1]["query"]["minLevel"] == ["WARN"]
