@@ -5,7 +5,7 @@ The embedded broker (Tansu) keeps its topics in memory, so a stopped broker has 
 
 - While the stack runs, a `TopicKeeper` thread follows the topics into one append-only file
   per topic under `DATA_DIR/topics/` (`ostinato.broker.archive`), written as soon as read,
-  and samples every second the offsets the consumer groups of the inbox topics committed.
+  and samples every two seconds the offsets the consumer groups of the inbox topics committed.
   A crash of the whole process tree loses at most what the keeper had not read yet.
 - On the next start, before any service starts, `restore_topics` re-produces into the
   fresh broker (same partitions, keys, values, in order): the state topics whole
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,10 @@ INBOX_GROUPS: dict[str, str] = {
 GROUPS_ON_KEPT: dict[str, str] = {"flow-triggers": "executions"}
 KEPT_TOPICS: tuple[str, ...] = KEPT_WHOLE + tuple(INBOX_GROUPS)
 _COMMITTED = "committed.json"
+#: the keeper is off the critical path: a long fetch wait keeps an idle broker cheap, and
+#: bounds what a crash can take (the embedded broker answers a fetch after about half of it)
+_KEEPER_FETCH_WAIT_MS = 250
+_COMMITS_EVERY_SECONDS = 2.0
 
 Ends = dict[tuple[str, int], int]
 
@@ -177,7 +182,8 @@ class TopicKeeper:
 
     def _run(self) -> None:
         try:
-            follower = Follower.of_topics(self._settings, KEPT_TOPICS, self._starts)
+            follower = Follower.of_topics(self._settings, KEPT_TOPICS, self._starts,
+                                          fetch_wait_ms=_KEEPER_FETCH_WAIT_MS)
             groups = _GroupOffsets(self._settings)
         except BaseException as error:  # noqa: BLE001 - reported by the stack
             self.failed = error
@@ -196,10 +202,11 @@ class TopicKeeper:
             groups.close()
 
     def _follow(self, follower: Follower, groups: _GroupOffsets, files: dict[str, Any]) -> None:
-        quiet_polls, polls = 0, 0  # after stop(): a few empty polls in a row mean the end is read
+        quiet_polls = 0  # after stop(): a few empty polls in a row mean the end is read
+        sampled = time.monotonic()
         while True:
             stopping = self._stopping.is_set()
-            received = follower.poll(1000, 0.1)
+            received = follower.poll(1000, 0.3)
             quiet_polls = quiet_polls + 1 if stopping and not received else 0
             for record in received:
                 key = None if record.key is None else record.key.encode()
@@ -207,10 +214,10 @@ class TopicKeeper:
                     encode_frame(KeptRecord(record.partition, record.offset, key, record.value)))
             for out in files.values():
                 out.flush()  # in the OS: survives a SIGKILL of this process
-            polls += 1
             done = quiet_polls >= 3 and follower.reached_end
-            if done or polls % 10 == 0:  # about every second, and last
+            if done or time.monotonic() - sampled >= _COMMITS_EVERY_SECONDS:
                 self._record_commits(groups)
+                sampled = time.monotonic()
             if done:
                 return
 
