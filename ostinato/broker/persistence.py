@@ -166,7 +166,8 @@ class TopicKeeper:
     def __init__(self, settings: KafkaSettings, data_dir: Path, starts: Ends) -> None:
         self._settings = settings
         self._directory = archive_dir(data_dir)
-        self._starts = starts
+        #: where it has read to: a keeper started again after a failure goes on from here
+        self.positions: Ends = dict(starts)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="topic-keeper", daemon=True)
         self._committed: dict[str, dict[int, int]] = {}
@@ -175,6 +176,11 @@ class TopicKeeper:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def dead(self) -> bool:
+        """True when its thread ended without being asked to (see `failed`)."""
+        return not self._thread.is_alive() and not self._stopping.is_set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Read what the broker has to its end (up to `timeout` s), then stop."""
         self._stopping.set()
@@ -182,7 +188,7 @@ class TopicKeeper:
 
     def _run(self) -> None:
         try:
-            follower = Follower.of_topics(self._settings, KEPT_TOPICS, self._starts,
+            follower = Follower.of_topics(self._settings, KEPT_TOPICS, self.positions,
                                           fetch_wait_ms=_KEEPER_FETCH_WAIT_MS)
             groups = _GroupOffsets(self._settings)
         except BaseException as error:  # noqa: BLE001 - reported by the stack
@@ -210,8 +216,9 @@ class TopicKeeper:
             quiet_polls = quiet_polls + 1 if stopping and not received else 0
             for record in received:
                 key = None if record.key is None else record.key.encode()
-                files[follower.short_topic(record)].write(
-                    encode_frame(KeptRecord(record.partition, record.offset, key, record.value)))
+                topic = follower.short_topic(record)
+                files[topic].write(encode_frame(KeptRecord(record.partition, record.offset, key, record.value)))
+                self.positions[(topic, record.partition)] = record.offset + 1
             for out in files.values():
                 out.flush()  # in the OS: survives a SIGKILL of this process
             done = quiet_polls >= 3 and follower.reached_end

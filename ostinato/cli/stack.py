@@ -195,7 +195,7 @@ class LocalStack:
         now = time.monotonic() if now is None else now
         if not self.broker.alive():
             return self._restart_everything()
-        events = []
+        events = self._restart_keeper_if_dead()
         for index, service in enumerate(self.processes):
             if service.alive():
                 continue
@@ -205,6 +205,14 @@ class LocalStack:
                 self.processes[index] = self._respawn(service)
                 events.append(f"{service.name} restarted (restart {len(service.deaths)})")
         return events
+
+    def _restart_keeper_if_dead(self) -> list[str]:
+        keeper = self.keeper
+        if keeper is None or not keeper.dead:
+            return []
+        self.keeper = TopicKeeper(self.settings(), self.data_dir, keeper.positions)
+        self.keeper.start()
+        return [f"the topic keeper stopped ({keeper.failed!r}); started again where it was"]
 
     def _schedule_restart(self, service: ServiceProcess, now: float) -> str:
         service.deaths = [t for t in service.deaths if now - t < _CRASH_WINDOW] + [now]
