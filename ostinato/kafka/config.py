@@ -35,6 +35,20 @@ TOPIC_POLICIES: dict[str, tuple[str, int | None]] = {
 }
 
 
+#: how long a consumer's fetch waits on the broker for data (`fetch.wait.max.ms`). Each fetch
+#: is a request the broker serves even when idle, and the embedded broker does not answer a
+#: waiting fetch when data arrives (ostinato/broker/embedded.py): a record is seen about
+#: half this after it is written. So the consumers on the task-to-task path (executor,
+#: worker) wait HOT_FETCH_WAIT_MS (and go quiet when idle: ostinato/kafka/idle.py); the
+#: followers (tables, the API's view) FOLLOW_FETCH_WAIT_MS; group consumers off the hot path
+#: (admissions, the scheduler's) FETCH_WAIT_MS; heartbeats and kills BACKGROUND_FETCH_WAIT_MS.
+#: Idle, a consumer costs the broker about 1000 / wait fetches a second.
+HOT_FETCH_WAIT_MS = 5
+FOLLOW_FETCH_WAIT_MS = 200
+FETCH_WAIT_MS = 500
+BACKGROUND_FETCH_WAIT_MS = 1000
+
+
 @dataclass(frozen=True)
 class KafkaSettings:
     """How to reach the cluster, and how ostinato names its topics there."""
@@ -84,11 +98,12 @@ class KafkaSettings:
         return self.client(**{"linger.ms": 1, "acks": "all", **overrides})
 
     def consumer(self, group_id: str | None, **overrides: Any) -> dict[str, Any]:
-        """A consumer that commits by hand and starts from the beginning of a new group."""
+        """A consumer that commits by hand and starts from the beginning of a new group;
+        its fetches wait FETCH_WAIT_MS unless `overrides` say otherwise."""
         config: dict[str, Any] = {
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
-            "fetch.wait.max.ms": 5,
+            "fetch.wait.max.ms": FETCH_WAIT_MS,
             "session.timeout.ms": self.session_timeout_ms,
             "heartbeat.interval.ms": max(self.session_timeout_ms // 6, 200),
             "enable.partition.eof": True,

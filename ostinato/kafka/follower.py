@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.config import FOLLOW_FETCH_WAIT_MS, KafkaSettings
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.logging import get_logger
 
@@ -29,7 +29,7 @@ class Follower:
     its end at least once. Use from one thread; `close()` when done."""
 
     def __init__(self, settings: KafkaSettings, starts: Mapping[Position, int], *,
-                 fetch_wait_ms: int = 20) -> None:
+                 fetch_wait_ms: int = FOLLOW_FETCH_WAIT_MS) -> None:
         self.settings = settings
         self._consumer = Consumer(settings.consumer(None, **{
             "enable.partition.eof": True, "fetch.wait.max.ms": fetch_wait_ms}))

@@ -8,7 +8,7 @@ import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.config import BACKGROUND_FETCH_WAIT_MS, KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters
 from ostinato.kafka.follower import Follower
 from ostinato.kafka.messages import Received
@@ -82,12 +82,13 @@ class HeartbeatView:
                     if ready and at >= horizon}
 
     def _follow(self) -> None:
-        follower = Follower(self._settings, {("services", 0): 0}, fetch_wait_ms=100)
+        follower = Follower(self._settings, {("services", 0): 0},
+                            fetch_wait_ms=BACKGROUND_FETCH_WAIT_MS)
         producer = ConfirmingProducer(self._settings)
         dead_letters = DeadLetters(producer, self._codec, reader="heartbeats")
         try:
             while not self._stop.is_set():
-                for received in follower.poll(500, 0.2):
+                for received in follower.poll(500, 1.0):
                     self._read(received, dead_letters)
         finally:
             follower.close()

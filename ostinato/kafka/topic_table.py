@@ -68,7 +68,7 @@ class TopicTable:
 
     def _follow(self) -> None:
         # an explicit offset: OFFSET_BEGINNING costs 0.5 s
-        follower = Follower(self._settings, {(self._topic, 0): 0}, fetch_wait_ms=5)
+        follower = Follower(self._settings, {(self._topic, 0): 0})
         producer = ConfirmingProducer(self._settings)
         dead_letters = DeadLetters(producer, self._codec, reader=self._reader)
         try:

@@ -30,9 +30,10 @@ from ostinato.decider import Settings
 from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
-from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.config import HOT_FETCH_WAIT_MS, KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
-from ostinato.kafka.messages import Received, consume_ready
+from ostinato.kafka.idle import IdleThrottle
+from ostinato.kafka.messages import Received
 from ostinato.kafka.checkpoint import Checkpoint, ProduceFailed
 from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics
@@ -87,11 +88,12 @@ class ExecutorService:
         self._sweeper = None if config.retention is None else Sweeper(config.retention, self.state, codec)
         self._producer = producer or Producer(kafka.producer(
             **{"message.max.bytes": max_record_bytes(config.context_limit)}))
-        self._consumer = consumer or Consumer(kafka.consumer(kafka.group(config.group),
-                                                             **{"enable.partition.eof": False}))
+        self._consumer = consumer or Consumer(kafka.consumer(kafka.group(config.group), **{
+            "enable.partition.eof": False, "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
         self.emitter = Emitter(codec, self.state, self.store, context_limit=config.context_limit,
                                revision_of=self._revision_of, metrics=metrics)
         self.waits = FlowWaits(self._consumer, flows, config.flow_wait_seconds)
+        self._idle = IdleThrottle(self._consumer, held=self.waits.held)
         self.inbox = InboxHandler(codec, flows, self.state, self.emitter, self.waits,
                                   context_limit=config.context_limit, settings=config.settings,
                                   retention=config.retention, metrics=metrics)
@@ -116,7 +118,7 @@ class ExecutorService:
     def _run_batch(self, topic: str) -> None:
         # after a batch the broker refused, its records are read again one at a time
         size = 1 if self._one_by_one else self.config.batch_size
-        messages = consume_ready(self._consumer, size, 0.02)
+        messages = self._idle.consume(size, 0.02)
         started = time.perf_counter()
         checkpoint = Checkpoint(self._producer, self.kafka, changelog="executor-changelog",
                                 consumer=self._consumer, input_topic="executor",
@@ -204,6 +206,7 @@ class ExecutorService:
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         lost = {tp.partition or 0 for tp in partitions}
+        self._idle.forget(partitions)
         self.state.revoke(lost)
         log.info("partitions revoked", partitions=sorted(lost))
 

@@ -22,6 +22,10 @@ class FlowWaits:
         #: paused partition -> the flow table's version when it was paused
         self._paused: dict[int, int] = {}
 
+    def held(self) -> set[int]:
+        """The partitions paused here, waiting for a flow."""
+        return set(self._paused)
+
     def hold(self, message: Received) -> bool:
         """Pause the record's partition at the record and say True, unless its wait has run
         out (then False: the caller gives up on the flow)."""

@@ -14,7 +14,9 @@ triggers keep firing (DESIGN.md, invariant 9).
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from datetime import datetime, timezone
 
 from ostinato.expressions import ExpressionError
@@ -85,8 +87,15 @@ class ScheduleTicker:
     def run(self, stop: threading.Event) -> None:
         self.restore()
         self.flows.wait_caught_up(30)
+        seen_version, next_tick = -1, 0.0
         while not stop.is_set():
-            self.tick(datetime.now(timezone.utc))
+            # a tick when a flow changed or a new second began (a cron's finest unit): a
+            # due occurrence fires within TICK_SECONDS, and an idle scheduler ticks once a second
+            if self.flows.version != seen_version or time.time() >= next_tick:
+                seen_version = self.flows.version
+                now = datetime.now(timezone.utc)
+                self.tick(now)
+                next_tick = math.floor(now.timestamp()) + 1.0
             stop.wait(TICK_SECONDS)
 
     def tick(self, now: datetime) -> int:

@@ -28,10 +28,11 @@ from pydantic import ValidationError
 from ostinato.decider import events as ev
 from ostinato.execution.states import StateType
 from ostinato.flow.durations import parse_duration
-from ostinato.kafka.config import KafkaSettings
+from ostinato.kafka.config import BACKGROUND_FETCH_WAIT_MS, HOT_FETCH_WAIT_MS, KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters, count_dead_letter
 from ostinato.kafka.follower import Follower, approximate_ends
-from ostinato.kafka.messages import Received, consume_ready
+from ostinato.kafka.idle import IdleThrottle
+from ostinato.kafka.messages import Received
 from ostinato.kafka.producer import ConfirmingProducer, Delivery
 from ostinato.kv.access import KvClient
 from ostinato.kv.store import KvStore
@@ -92,7 +93,9 @@ class WorkerService:
         self._producer = producer or ConfirmingProducer(kafka)
         self._dead_letters = DeadLetters(self._producer, codec, reader="worker-kills")
         self._consumer = consumer or Consumer(
-            kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False}))
+            kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False,
+                                                         "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
+        self._idle = IdleThrottle(self._consumer)
         self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
         self._running: dict[Future[None], tuple[int, int]] = {}
         self._offsets = ContiguousOffsets()
@@ -137,7 +140,7 @@ class WorkerService:
             time.sleep(0.001)
             return
         idle = not self._backlog and not self._running
-        for message in consume_ready(self._consumer, room, 0.02 if idle else 0.005):
+        for message in self._idle.consume(room, 0.1 if idle else 0.005, busy=not idle):
             error = message.error()
             if error is not None:
                 if error.code() != KafkaError._PARTITION_EOF:
@@ -151,6 +154,7 @@ class WorkerService:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         revoked = {tp.partition or 0 for tp in partitions}
+        self._idle.forget(partitions)
         self._offsets.forget(revoked)
         self._backlog = deque(m for m in self._backlog if m.partition not in revoked)
 
@@ -222,10 +226,11 @@ class WorkerService:
         """Stop the task runs named on `worker-control` that run here. Read from about the
         end (on the embedded broker a little before it: older kills match nothing)."""
         start = approximate_ends(self.kafka, "worker-control")[0]
-        follower = Follower(self.kafka, {("worker-control", 0): start})
+        follower = Follower(self.kafka, {("worker-control", 0): start},
+                            fetch_wait_ms=BACKGROUND_FETCH_WAIT_MS)
         try:
             while not stop.is_set():
-                for received in follower.poll(100, 0.1):
+                for received in follower.poll(100, 0.5):
                     self._kill(received)
         finally:
             follower.close()
