@@ -177,6 +177,8 @@ class ExecutorService:
             self.state.revoke({partition})
             self.state.assign(partition)
             self._consumer.seek(TopicPartition(topic, partition, offset))
+        # the idle throttle must not resume these at a position past the seek
+        self._idle.forget([TopicPartition(topic, p) for p in first])
 
     def _passed(self, done: dict[int, int]) -> None:
         """A batch was written: forget what was read one by one up to it."""
