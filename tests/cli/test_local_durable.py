@@ -17,6 +17,9 @@ import httpx
 import pytest
 
 from ostinato.broker import EmbeddedBroker, free_port
+from ostinato.broker.archive import read_frames
+from ostinato.broker.persistence import archive_dir
+from ostinato.wire.codec import default_codec
 
 from tests.cli.local_harness import Local, children_of, command_of, gone, wait_for
 from tests.cli.test_cli import ROOT
@@ -201,6 +204,16 @@ def test_ostinato_api_exits_non_zero_when_it_cannot_bind(tmp_path: Path) -> None
     assert f"127.0.0.1:{port}" in result.stderr
 
 
+def _archived_ended(data_dir: Path, execution_id: str) -> bool:
+    """The keeper's archive of `executions` holds the execution's final, full record."""
+    codec = default_codec()
+    for record in read_frames(archive_dir(data_dir) / "executions.log"):
+        if record.key == execution_id.encode() and record.value is not None:
+            if codec.decode(record.value)[0] == "Execution":
+                return True
+    return False
+
+
 def test_a_sigkill_of_ostinato_local_alone_leaves_no_orphan_and_the_next_start_works(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first = Local(data_dir)
@@ -208,6 +221,9 @@ def test_a_sigkill_of_ostinato_local_alone_leaves_no_orphan_and_the_next_start_w
         first.wait_healthy()
         first.deploy(FLOW)
         old = first.run("company.durable", "keep")
+        # what a crash keeps is what the keeper had archived (README): wait for the ended
+        # execution to be in the archive, then crash
+        wait_for(lambda: _archived_ended(data_dir, old["id"]), 15, "the ended execution archived")
         tree = children_of(first.process.pid)
     finally:
         first.process.kill()  # only ostinato local: its broker and services must follow
