@@ -211,8 +211,11 @@ class EmbeddedBroker:
                     self._cleanup_log()
                     raise
 
-    def stop(self, *, timeout: float = 10.0) -> None:
-        """SIGTERM the broker's process group, SIGKILL it after `timeout` seconds; idempotent."""
+    def stop(self, *, timeout: float = 1.0) -> None:
+        """SIGTERM the broker's process group, SIGKILL it after `timeout` seconds; idempotent.
+        A short wait: the broker keeps topics in memory, so a kill loses nothing a graceful
+        stop would keep (`ostinato local` archives them itself), and Tansu takes about 5 s to
+        leave on SIGTERM while clients are connected."""
         with self._lock:
             self._terminate(timeout=timeout)
             self._cleanup_log()
