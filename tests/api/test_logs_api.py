@@ -42,8 +42,9 @@ def test_logs_filter_by_level_and_task_run(api: ApiServer) -> None:
     deploy(api, CHATTY)
     execution = api.http.post(api.url("/executions/api.logs/chatty"), params={"wait": "true"}).json()
     logs = api.url(f"/logs/{execution['id']}")
-    everything = api.http.get(logs).json()
-    assert len(everything) >= 2001
+    # the API's view reads `logs` on its own: wait until the last line has arrived
+    everything = wait_until(lambda: (found := api.http.get(logs).json()) and len(found) >= 2001
+                            and found, what="every log line", timeout=10)
     assert {"namespace", "flowId", "taskId", "executionId", "taskRunId", "attemptNumber",
             "timestamp", "level", "message"} <= set(everything[0])
     warnings = api.http.get(logs, params={"minLevel": "WARN"}).json()
