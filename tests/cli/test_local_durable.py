@@ -65,6 +65,9 @@ def test_a_restart_on_the_same_data_dir_keeps_flows_and_history_and_runs_new_exe
         assert put.status_code in (200, 204), put.text
         wait_for(lambda: httpx.get(f"{first.url}/namespaces/company.durable/kv/colour",
                                    timeout=10).status_code == 200, 10, "the KV value readable")
+        if how == "crash":  # a crash keeps what the keeper had archived (README): wait for it
+            wait_for(lambda: _archived(data_dir, "kv", b"company.durable/colour")
+                     and _archived_ended(data_dir, old["id"]), 15, "the keeper archived both")
     finally:
         if how == "stop":
             assert first.stop() == 0, first.text()[-3000:]
@@ -202,6 +205,12 @@ def test_ostinato_api_exits_non_zero_when_it_cannot_bind(tmp_path: Path) -> None
                 cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert f"127.0.0.1:{port}" in result.stderr
+
+
+def _archived(data_dir: Path, topic: str, key_end: bytes) -> bool:
+    """The keeper's archive of `topic` holds a record whose key ends with `key_end`."""
+    return any(record.key is not None and record.key.endswith(key_end)
+               for record in read_frames(archive_dir(data_dir) / f"{topic}.log"))
 
 
 def _archived_ended(data_dir: Path, execution_id: str) -> bool:
