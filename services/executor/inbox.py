@@ -222,6 +222,8 @@ class InboxHandler:
 
     def _within_context_limit(self, event: ev.WorkerTaskResult, live: Live, sink: Sink) -> ev.WorkerTaskResult:
         """A result whose outputs would push the execution past the limit fails instead."""
+        if not event.outputs:  # RUNNING reports and results without outputs add nothing
+            return event
         message = context_overflow(event, live.context_size(excluding=event.task_run_id),
                                    self.context_limit)
         if message is None:
