@@ -23,7 +23,7 @@ from ostinato.cli.options import (
 )
 from ostinato.cli.output import console as _console
 from ostinato.cli.output import dumps as _dumps
-from ostinato.cli.output import duration
+from ostinato.cli.output import duration, output_format, output_options, print_items
 from ostinato.cli.output import when as _when
 from ostinato.execution.states import StateType
 
@@ -179,7 +179,7 @@ def _styled(state: str) -> str:
 @click.option("--size", type=click.IntRange(min=1), default=25, show_default=True,
               help="How many executions, latest started first.")
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
+@output_options("Print the API's answer as JSON (jsonl: an execution a line).")
 @api_options()
 @wraps_kwargs
 def list_(kwargs: dict[str, Any]) -> None:
@@ -188,13 +188,13 @@ def list_(kwargs: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    fmt = output_format(kwargs)
     with _api(kwargs) as api, exit_on_api_error(as_json=kwargs["as_json"]):
         answer = api.search_executions(namespace=kwargs["namespace"], flow_id=kwargs["flow_id"],
                                        state=kwargs["state"], page=kwargs["page"], size=kwargs["size"])
-    if kwargs["as_json"]:
-        click.echo(_dumps(answer, indent=2))
-        return
     results = answer.get("results") or []
+    if print_items(results, answer, fmt):
+        return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     # ids and dates whole whatever the width (they are copied); names cut short (…) on a
     # narrow terminal rather than wrapped
@@ -233,7 +233,7 @@ def _task_rows(runs: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
 
 @execution.command()
 @click.argument("execution_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the execution as Kestra's JSON.")
+@output_options("Print the execution as Kestra's JSON.")
 @api_options()
 @wraps_kwargs
 def get(kwargs: dict[str, Any]) -> None:
@@ -243,11 +243,11 @@ def get(kwargs: dict[str, Any]) -> None:
     from rich.table import Table
 
     execution_id = kwargs.pop("execution_id")
+    fmt = output_format(kwargs)
     with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found",
                                                 as_json=kwargs["as_json"]):
         data = api.get_execution(execution_id)
-    if kwargs["as_json"]:
-        click.echo(_dumps(data, indent=2))
+    if print_items([data], data, fmt):
         return
     console = _console()
     state = data.get("state") or {}
@@ -292,12 +292,13 @@ LEVELS = click.Choice(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], case_sensitiv
 @click.option("--task-run", "task_run_id", default=None, help="Only the lines of this task run.")
 @click.option("--follow", "-f", is_flag=True,
               help="Keep printing lines as they come until the execution has ended.")
-@click.option("--json", "as_json", is_flag=True, help="Each line as the API's JSON, one a line.")
+@output_options("Each line as the API's JSON, one a line (a stream: json is jsonl).")
 @api_options()
 @wraps_kwargs
 def logs(kwargs: dict[str, Any]) -> None:
     """Print an execution's logs through the API: `timestamp LEVEL taskId message`."""
     execution_id = kwargs.pop("execution_id")
+    output_format(kwargs)
     min_level = kwargs["min_level"].upper() if kwargs["min_level"] else None
     task_run_id = kwargs["task_run_id"]
     with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found",
@@ -315,8 +316,7 @@ def logs(kwargs: dict[str, Any]) -> None:
 
 @execution.command()
 @click.argument("execution_id")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print each change's execution as one line of JSON.")
+@output_options("Print each change's execution as one line of JSON (a stream: json is jsonl).")
 @api_options()
 @wraps_kwargs
 def follow(kwargs: dict[str, Any]) -> None:
@@ -327,6 +327,7 @@ def follow(kwargs: dict[str, Any]) -> None:
     from ostinato.cli.run import Progress, follow_to_end, passed
 
     execution_id = kwargs.pop("execution_id")
+    output_format(kwargs)
     final: dict[str, Any] | None = None
     with _api(kwargs) as api, exit_on_api_error(f"execution {execution_id} not found",
                                                 as_json=kwargs["as_json"]):

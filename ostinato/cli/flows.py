@@ -10,13 +10,12 @@ import click
 
 from ostinato.cli.api_client import exit_on_api_error
 from ostinato.cli.options import api_client_of, api_options, codec_of, kafka_options, kafka_settings, wraps_kwargs
-from ostinato.cli.output import console, dumps, fail, when
+from ostinato.cli.output import console, dumps, fail, output_format, output_options, print_items, when
 
 if TYPE_CHECKING:
     from ostinato.cli.api_client import ApiClient
 
-JSON_OPTION = click.option("--json", "as_json", is_flag=True,
-                           help="Print JSON (errors too, as {\"message\", \"details\"} on stderr).")
+JSON_OPTION = output_options("Print JSON (errors too, as {\"message\", \"details\"} on stderr).")
 
 
 def _files(paths: tuple[Path, ...]) -> list[Path]:
@@ -37,11 +36,15 @@ def flow() -> None:
 @flow.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @JSON_OPTION
-def validate(files: tuple[Path, ...], as_json: bool) -> None:
+def validate(files: tuple[Path, ...], **kwargs: Any) -> None:
     """Check flows offline: every problem is listed with its path and line. Exit 1 if any.
     Warnings (a Docker taskRunner on a machine without docker) do not fail the check.
-    With --json: `[{"file", "valid", "errors": [...], "warnings": [...]}, ...]`."""
+    With --json: `[{"file", "valid", "errors": [...], "warnings": [...]}, ...]` (jsonl: one
+    file a line)."""
     from ostinato.flow.parser import validate_flow_with_warnings
+
+    fmt = output_format(kwargs)
+    as_json = kwargs["as_json"]
 
     report: list[dict[str, Any]] = []
     for path in _files(files):
@@ -50,8 +53,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                        "warnings": [str(w) for w in warnings]})
     for entry in report:
         entry["valid"] = not entry["errors"]
-    if as_json:
-        click.echo(dumps(report, indent=2))
+    print_items(report, report, fmt)
     for entry in report if not as_json else []:
         errors = entry["errors"]
         warned = f", {len(entry['warnings'])} warning(s)" if entry["warnings"] else ""
@@ -150,17 +152,16 @@ def _api(kwargs: dict[str, Any]) -> ApiClient:
 @wraps_kwargs
 def list_(kwargs: dict[str, Any]) -> None:
     """List the deployed flows (latest revisions): namespace, id, revision, tasks, updated."""
-    as_json = kwargs.pop("as_json")
-    with _api(kwargs) as api, exit_on_api_error(as_json=as_json):
+    fmt = output_format(kwargs)
+    with _api(kwargs) as api, exit_on_api_error(as_json=kwargs["as_json"]):
         answer = api.search_flows(kwargs["namespace"], kwargs["query"], kwargs["page"], kwargs["size"])
-    if as_json:
-        click.echo(dumps(answer, indent=2))
+    results = answer.get("results") or []
+    if print_items(results, answer, fmt):
         return
     from rich import box
     from rich.markup import escape
     from rich.table import Table
 
-    results = answer.get("results") or []
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for column in ("namespace", "id", "revision", "tasks", "updated"):
         table.add_column(column, no_wrap=True, overflow="ellipsis")
@@ -176,18 +177,20 @@ def list_(kwargs: dict[str, Any]) -> None:
 @flow.command()
 @click.argument("namespace")
 @click.argument("flow_id")
-@click.option("--json", "as_json", is_flag=True, help="The API's JSON of the flow instead of its YAML.")
+@output_options("The API's JSON of the flow instead of its YAML.")
 @api_options()
 @wraps_kwargs
 def get(kwargs: dict[str, Any]) -> None:
     """Print a flow's YAML source (latest revision), or its JSON with --json."""
-    namespace, flow_id, as_json = kwargs.pop("namespace"), kwargs.pop("flow_id"), kwargs.pop("as_json")
+    namespace, flow_id = kwargs.pop("namespace"), kwargs.pop("flow_id")
+    fmt = output_format(kwargs)
+    as_json = kwargs.pop("as_json")
     with _api(kwargs) as api, exit_on_api_error(f"flow {namespace}.{flow_id} not found", as_json=as_json):
         if as_json:
             data = api.get_flow(namespace, flow_id)
             if data is None:
                 fail(f"flow {namespace}.{flow_id} not found", as_json=True)
-            click.echo(dumps(data, indent=2))
+            print_items([data], data, fmt)
         else:
             click.echo(api.flow_source(namespace, flow_id), nl=False)
 
@@ -200,7 +203,9 @@ def get(kwargs: dict[str, Any]) -> None:
 @wraps_kwargs
 def delete(kwargs: dict[str, Any]) -> None:
     """Delete a flow (its revisions stay in the history); exit 1 if there is no such flow."""
-    namespace, flow_id, as_json = kwargs.pop("namespace"), kwargs.pop("flow_id"), kwargs.pop("as_json")
+    namespace, flow_id = kwargs.pop("namespace"), kwargs.pop("flow_id")
+    output_format(kwargs)
+    as_json = kwargs.pop("as_json")
     with _api(kwargs) as api, exit_on_api_error(f"flow {namespace}.{flow_id} not found", as_json=as_json):
         api.delete_flow(namespace, flow_id)
     click.echo(dumps({"namespace": namespace, "id": flow_id, "deleted": True}) if as_json
@@ -220,6 +225,7 @@ def export(kwargs: dict[str, Any]) -> None:
     import io
     import zipfile
 
+    output_format(kwargs)
     as_json, target = kwargs.pop("as_json"), kwargs.pop("target")
     with _api(kwargs) as api, exit_on_api_error(as_json=as_json):
         archive = api.export_flows(kwargs["namespace"], kwargs["query"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -114,3 +114,48 @@ def json_errors(as_json: bool) -> Iterator[None]:
 
 def dumps(data: Any, *, indent: int | None = None) -> str:
     return json.dumps(data, indent=indent, ensure_ascii=False)
+
+
+#: what a command that prints data can print: a table (or text) for people, the API's JSON
+#: whole, or one JSON document a line (an item of a list, a log line, an execution change)
+FORMATS = ("table", "json", "jsonl")
+
+
+def output_options(json_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`-o/--output table|json|jsonl` and `--json` (the same as `-o json`)."""
+    import click
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option("--json", "as_json", is_flag=True,
+                            help=f"{json_help} Same as -o json.")(func)
+        return click.option("-o", "--output", "output", type=click.Choice(FORMATS),
+                            default=None, help="table (the default), json or jsonl "
+                            "(one JSON document a line). Errors follow: JSON on stderr "
+                            "unless table.")(func)
+    return decorate
+
+
+def output_format(kwargs: dict[str, Any]) -> str:
+    """The format `output_options` asked for, taken out of `kwargs`; `kwargs["as_json"]`
+    stays, True for json and jsonl (errors are then JSON too)."""
+    import click
+
+    chosen, as_json = kwargs.pop("output"), kwargs.get("as_json", False)
+    if as_json and chosen == "table":
+        raise click.UsageError("--json and -o table disagree: give one of them")
+    fmt = chosen or ("json" if as_json else "table")
+    kwargs["as_json"] = fmt != "table"
+    return fmt
+
+
+def print_items(items: Iterable[Any], whole: Any, fmt: str) -> bool:
+    """Print `whole` (json) or each of `items` on its own line (jsonl); False for table,
+    which the command prints itself."""
+    import click
+
+    if fmt == "json":
+        click.echo(dumps(whole, indent=2))
+    elif fmt == "jsonl":
+        for item in items:
+            click.echo(dumps(item))
+    return fmt != "table"

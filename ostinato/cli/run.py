@@ -22,7 +22,7 @@ from ostinato.cli.options import (
     wraps_kwargs,
 )
 from ostinato.cli.output import console as make_console
-from ostinato.cli.output import duration, instant, seconds_text
+from ostinato.cli.output import duration, instant, output_format, output_options, seconds_text
 from ostinato.execution.states import TERMINAL_STATES, StateType
 
 if TYPE_CHECKING:  # the models are imported when `run` runs: --help stays fast
@@ -151,7 +151,7 @@ def execution_of(data: dict[str, Any]) -> Execution:
     return Execution.from_dict({**data, "taskRunList": runs})
 
 
-def show_final(console: Console, final: dict[str, Any], as_json: bool) -> int:
+def show_final(console: Console, final: dict[str, Any], fmt: str) -> int:
     """The final state and total duration (stderr), then the execution's JSON or its outputs;
     the exit code: 0 for SUCCESS or WARNING, else 1."""
     state = final["state"]["current"]
@@ -159,8 +159,8 @@ def show_final(console: Console, final: dict[str, Any], as_json: bool) -> int:
     took = duration(final["state"])
     console.print(f"final state: [{style}]{state}[/{style}]" + (f" in {took}" if took else ""),
                   highlight=False)
-    if as_json:
-        print(json.dumps(final, indent=2, ensure_ascii=False))
+    if fmt != "table":
+        print(json.dumps(final, indent=2 if fmt == "json" else None, ensure_ascii=False))
     elif final.get("outputs"):
         console.print(f"outputs: {json.dumps(final['outputs'], ensure_ascii=False)}", highlight=False)
     return 0 if passed(state) else 1
@@ -172,7 +172,7 @@ def show_final(console: Console, final: dict[str, Any], as_json: bool) -> int:
               help="An input value (repeatable); NAME=@path uploads a file for a FILE input.")
 @click.option("--flows", "flows_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Deploy every flow in this folder too (for subflows).")
-@click.option("--json", "as_json", is_flag=True, help="Print the final execution as Kestra's JSON.")
+@output_options("Print the final execution as Kestra's JSON (jsonl: on one line).")
 @click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Embedded stack only: keep its state here (default: a temporary folder).")
@@ -189,6 +189,7 @@ def run(kwargs: dict[str, Any]) -> None:
     from ostinato.kafka.client import BusClient
     from ostinato.storage import LocalStorage
 
+    fmt = output_format(kwargs)
     console = make_console(stderr=True)
     source = kwargs["file"].read_text()
     try:
@@ -204,7 +205,7 @@ def run(kwargs: dict[str, Any]) -> None:
     if api is not None:
         with api, exit_on_api_error():
             sys.exit(_run_on_api(console, api, flow, source, others, raw_inputs,
-                                 kwargs["as_json"], kwargs["timeout"]))
+                                 fmt, kwargs["timeout"]))
     settings = kafka_settings(kwargs, required=False)
     codec = codec_of(kwargs)
     with tempfile.TemporaryDirectory(prefix="ostinato-run-") as tmp:
@@ -227,7 +228,7 @@ def run(kwargs: dict[str, Any]) -> None:
             storage = LocalStorage(data_dir / "storage")
         try:
             code = _run(console, BusClient(settings, codec), flow, source, others, raw_inputs,
-                        storage, kwargs["as_json"], kwargs["timeout"])
+                        storage, fmt, kwargs["timeout"])
         finally:
             if stack is not None:
                 stack.stop()
@@ -236,7 +237,7 @@ def run(kwargs: dict[str, Any]) -> None:
 
 def _run(console: Console, client: BusClient, flow: Any, source: str,
          others: list[tuple[Path, str]], raw_inputs: dict[str, str], storage: LocalStorage,
-         as_json: bool, timeout: float | None) -> int:
+         fmt: str, timeout: float | None) -> int:
     from ostinato.flow.inputs import InputError, type_inputs
     from ostinato.kafka.client import new_execution_id
     from ostinato.storage import input_file_uri_path
@@ -269,7 +270,7 @@ def _run(console: Console, client: BusClient, flow: Any, source: str,
     finally:
         progress.done()
     client.close()
-    return show_final(console, final.to_dict(internal=False), as_json)
+    return show_final(console, final.to_dict(internal=False), fmt)
 
 
 def _print_invalid(console: Console, what: str, error: ApiError) -> None:
@@ -280,7 +281,7 @@ def _print_invalid(console: Console, what: str, error: ApiError) -> None:
 
 
 def _run_on_api(console: Console, api: ApiClient, flow: Any, source: str,
-                others: list[tuple[Path, str]], raw_inputs: dict[str, str], as_json: bool,
+                others: list[tuple[Path, str]], raw_inputs: dict[str, str], fmt: str,
                 timeout: float | None) -> int:
     """`run` through the API: deploy, create the execution (FILE inputs uploaded), follow
     it over server-sent events with its logs beside, show the end."""
@@ -335,7 +336,7 @@ def _run_on_api(console: Console, api: ApiClient, flow: Any, source: str,
     finally:
         progress.done()
         done.set()  # a log stream still open prints nothing more
-    return show_final(console, final, as_json)
+    return show_final(console, final, fmt)
 
 
 def follow_to_end(api: ApiClient, execution_id: str, progress: Progress,

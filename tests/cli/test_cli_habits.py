@@ -151,3 +151,28 @@ def test_piped_execution_list_keeps_whole_lines(server: dict[str, str], tmp_path
     rows = [line for line in result.stdout.splitlines() if LONG_NS in line]
     assert rows and all("habits-run" in row and "SUCCESS" in row for row in rows)
     assert all(row.rstrip().split()[-2][-6] in "+-" for row in rows)  # the start has its offset
+
+
+def test_output_formats_table_json_jsonl(server: dict[str, str], tmp_path: Path) -> None:
+    """`-o table|json|jsonl` on the commands that print data: json is the API's answer whole,
+    jsonl one item a line, and a contradiction (`--json -o table`) is a usage error."""
+    path = tmp_path / "f.yaml"
+    for flow_id in ("formats-a", "formats-b"):
+        path.write_text(f"id: {flow_id}\nnamespace: cli.formats\ntasks:\n"
+                        "  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n")
+        assert cli("flow", "deploy", str(path), env=server).exit_code == 0
+    lines = cli("flow", "list", "--namespace", "cli.formats", "-o", "jsonl", env=server).stdout.splitlines()
+    assert sorted(json.loads(line)["id"] for line in lines) == ["formats-a", "formats-b"]
+    whole = json.loads(cli("flow", "list", "--namespace", "cli.formats", "-o", "json", env=server).stdout)
+    assert whole["total"] == 2 and len(whole["results"]) == 2
+    table = cli("flow", "list", "--namespace", "cli.formats", "-o", "table", env=server).stdout
+    assert "formats-a" in table and not table.lstrip().startswith("{")
+    got = cli("flow", "get", "cli.formats", "formats-a", "-o", "jsonl", env=server).stdout
+    assert len(got.splitlines()) == 1 and json.loads(got)["id"] == "formats-a"
+    clash = cli("flow", "list", "--json", "-o", "table", env=server)
+    assert clash.exit_code == 2 and "disagree" in json.loads(clash.stderr)["message"]
+    validated = cli("flow", "validate", "-o", "jsonl", str(path)).stdout.splitlines()
+    assert [json.loads(line)["valid"] for line in validated] == [True]
+    executions = cli("execution", "list", "--namespace", "cli.formats", "-o", "jsonl", env=server)
+    assert executions.exit_code == 0 and all(json.loads(line)["namespace"] == "cli.formats"
+                                             for line in executions.stdout.splitlines())
