@@ -17,6 +17,7 @@ from ostinato.services.api.limits import BodyLimit
 from ostinato.kv.access import KvAccess
 from ostinato.services.api.routes import bulk, control, create, executions, flows, kv, logs, webhooks
 from ostinato.services.api.routes import namespace_files
+from ostinato.services.api.ui import install_ui
 
 SERVICES = ("executor", "worker", "scheduler", "api")
 
@@ -25,7 +26,7 @@ def create_app(api: Api, heartbeats: HeartbeatView | None = None,
                management: Management | None = None, kv_store: KvAccess | None = None) -> FastAPI:
     """`kv_store`: the KV store of the `/namespaces/{ns}/kv` paths (503 without one)."""
     app = FastAPI(title="ostinato", summary="Kestra-compatible REST API of ostinato",
-                  docs_url="/api/docs", openapi_url="/api/openapi.json")
+                  docs_url=None, openapi_url="/api/openapi.json")
     app.state.api = api
     app.state.kv = kv_store
     install_error_handlers(app)
@@ -48,6 +49,7 @@ def create_app(api: Api, heartbeats: HeartbeatView | None = None,
                    create.router, logs.router, kv.router, namespace_files.router):
         app.include_router(router, prefix="/api/v1/{tenant}")
         app.include_router(router, prefix="/api/v1", include_in_schema=False)
+    install_ui(app)  # the web UI under /ui, and /api/docs with Swagger UI's own assets
 
     @app.get("/health", tags=["Operations"])
     def health() -> Any:
