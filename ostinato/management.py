@@ -3,7 +3,7 @@
 ```python
 management = Management(service="executor", port=8081)
 management.start()                      # serves in a daemon thread
-metrics = standard_metrics(management)  # the metric names every service shares
+metrics = standard_metrics(management)  # the services' metrics, each made on first use
 ...
 management.set_ready(True)              # once the service can do its work
 ...
@@ -33,7 +33,6 @@ import json
 import socket
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, TypeVar
@@ -55,6 +54,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from ostinato.logging import get_logger
+from ostinato.metrics.service import FAST_BUCKETS, TASK_BUCKETS, ServiceMetrics
 
 log = get_logger(component="management")
 
@@ -64,6 +64,9 @@ __all__ = [
     "Management",
     "StandardMetrics",
     "report_thread_deaths",
+    "TASK_BUCKETS",
+    "FAST_BUCKETS",
+    "ServiceMetrics",
     "standard_metrics",
     "start_service_thread",
 ]
@@ -72,17 +75,6 @@ __all__ = [
 DEFAULT_PORT = 8081
 #: every metric created through `Management` starts with this
 METRIC_PREFIX = "ostinato_"
-
-#: seconds; from 50 µs (one decider step) to 10 s
-FAST_BUCKETS: tuple[float, ...] = (
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-    0.5, 1.0, 2.5, 5.0, 10.0,
-)
-#: seconds; from 1 ms (a `Return` task) to an hour (a long script)
-TASK_BUCKETS: tuple[float, ...] = (
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
-    900.0, 3600.0,
-)
 
 _Metric = TypeVar("_Metric", Counter, Gauge, Histogram)
 
@@ -156,6 +148,7 @@ class Management:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._metrics: dict[str, tuple[type, tuple[str, ...], Any]] = {}
+        self._service_metrics: ServiceMetrics | None = None
         self.registry = CollectorRegistry(auto_describe=True)
         # The default collectors, registered into this registry rather than the global one.
         if PROCESS_COLLECTOR is not None:
@@ -327,62 +320,15 @@ def start_service_thread(name: str, target: Callable[..., None], *args: Any,
     return thread
 
 
-@dataclass(frozen=True)
-class StandardMetrics:
-    """The metrics the services share; each service updates the ones that concern it.
-
-    Exposed names (Prometheus adds `_total` to counters, `_bucket`/`_sum`/`_count` to
-    histograms):
-
-    - `ostinato_events_total{type}`: events applied by the executor, by event type
-      (`ExecutionRequested`, `WorkerTaskResult`, `TimerFired`, ...).
-    - `ostinato_event_seconds`: per event, the decider's time plus emitting its commands.
-    - `ostinato_batch_seconds`: per consumed batch, from poll to commit (executor, worker,
-      scheduler: whichever loop consumes).
-    - `ostinato_tasks_total{type,state}`: task runs finished by workers, by task type and
-      final state (`SUCCESS`, `FAILED`, `WARNING`, `KILLED`, ...).
-    - `ostinato_task_seconds{type}`: worker run time of one task attempt, by task type.
-    - `ostinato_executions_finished_total{state}`: executions reaching a final state.
-    - `ostinato_dead_letters_total{topic}`: records sent to the dead-letter topic, by the
-      topic they were read from.
-    - `ostinato_consumer_lag{partition}`: records between this consumer's position and the
-      end of each assigned partition (remove a partition's child on revocation).
-    - `ostinato_ready`: 1 while /ready answers 200 (kept by `Management` itself).
-    """
-
-    events_total: Counter
-    event_seconds: Histogram
-    batch_seconds: Histogram
-    tasks_total: Counter
-    task_seconds: Histogram
-    executions_finished_total: Counter
-    dead_letters_total: Counter
-    consumer_lag: Gauge
+#: the services' metric set (the old name, kept for the services' signatures)
+StandardMetrics = ServiceMetrics
 
 
-def standard_metrics(management: Management) -> StandardMetrics:
-    """Create (or return, when called again) the shared metrics in `management.registry`."""
-    m = management
-    return StandardMetrics(
-        events_total=m.counter(
-            "events_total", "Events applied by the executor, by event type.", ("type",)),
-        event_seconds=m.histogram(
-            "event_seconds", "Seconds per event: the decider plus emitting its commands."),
-        batch_seconds=m.histogram(
-            "batch_seconds", "Seconds per consumed batch, from poll to commit."),
-        tasks_total=m.counter(
-            "tasks_total", "Task runs finished by workers, by task type and final state.",
-            ("type", "state")),
-        task_seconds=m.histogram(
-            "task_seconds", "Seconds a worker spent running one task attempt, by task type.",
-            ("type",), buckets=TASK_BUCKETS),
-        executions_finished_total=m.counter(
-            "executions_finished_total", "Executions that reached a final state, by state.",
-            ("state",)),
-        dead_letters_total=m.counter(
-            "dead_letters_total", "Records sent to the dead-letter topic, by source topic.",
-            ("topic",)),
-        consumer_lag=m.gauge(
-            "consumer_lag", "Records between the consumer's position and the partition's end.",
-            ("partition",)),
-    )
+def standard_metrics(management: Management) -> ServiceMetrics:
+    """The metric set of `management`'s registry, each metric made when first used (the
+    same set when called again): a service exports only the metrics it uses or declares
+    (`ostinato.metrics.service.declare_service_metrics`)."""
+    with management._lock:
+        if management._service_metrics is None:
+            management._service_metrics = ServiceMetrics(management)
+        return management._service_metrics

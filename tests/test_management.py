@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import Counter, Gauge, Histogram
 
 from ostinato.management import Management, StandardMetrics, standard_metrics
+from ostinato.metrics.service import declare_service_metrics
 
 
 @pytest.fixture
@@ -93,9 +94,11 @@ def test_standard_metrics(management: Management) -> None:
     metrics.batch_seconds.observe(0.004)
     metrics.tasks_total.labels(type="io.kestra.plugin.core.debug.Return", state="SUCCESS").inc()
     metrics.task_seconds.labels(type="io.kestra.plugin.core.debug.Return").observe(0.002)
-    metrics.executions_finished_total.labels(state="SUCCESS").inc()
+    metrics.execution_ended("company.team", "hello", "SUCCESS",
+                            "2026-01-01T00:00:00Z", "2026-01-01T00:00:01.5Z")
     metrics.dead_letters_total.labels(topic="ostinato.executor").inc()
-    metrics.consumer_lag.labels(partition="3").set(42)
+    metrics.consumer_lag.labels(group="ostinato.worker", topic="ostinato.worker-tasks",
+                                partition="3").set(42)
     text = get(management, "/metrics").text
     for line in (
         'ostinato_events_total{type="WorkerTaskResult"} 1.0',
@@ -103,13 +106,27 @@ def test_standard_metrics(management: Management) -> None:
         "ostinato_batch_seconds_count 1.0",
         'ostinato_tasks_total{state="SUCCESS",type="io.kestra.plugin.core.debug.Return"} 1.0',
         'ostinato_task_seconds_count{type="io.kestra.plugin.core.debug.Return"} 1.0',
-        'ostinato_executions_finished_total{state="SUCCESS"} 1.0',
+        'ostinato_executions_total{flow="hello",namespace="company.team",state="SUCCESS"} 1.0',
+        'ostinato_execution_duration_seconds_sum{flow="hello",namespace="company.team",state="SUCCESS"} 1.5',
         'ostinato_dead_letters_total{topic="ostinato.executor"} 1.0',
-        'ostinato_consumer_lag{partition="3"} 42.0',
+        'ostinato_consumer_lag{group="ostinato.worker",partition="3",topic="ostinato.worker-tasks"} 42.0',
     ):
         assert line in text, line
     # asking again gives the same metric objects, not a duplicate-registration error
     assert standard_metrics(management).events_total is metrics.events_total
+
+
+def test_a_service_exports_only_the_metrics_it_owns_or_uses(management: Management) -> None:
+    metrics = standard_metrics(management)
+    declare_service_metrics(metrics, "worker")
+    text = get(management, "/metrics").text
+    for name in ("ostinato_worker_slots ", "ostinato_worker_slots_busy ",
+                 "ostinato_worker_tasks_waiting ", "# TYPE ostinato_tasks_total counter",
+                 "# TYPE ostinato_dead_letters_total counter", "# TYPE ostinato_consumer_lag gauge"):
+        assert name in text, name
+    for executors in ("ostinato_event_seconds", "ostinato_batch_seconds", "ostinato_events_total",
+                      "ostinato_execution_duration_seconds", "ostinato_scheduler_lateness"):
+        assert executors not in text, executors
 
 
 def test_metric_name_clash_is_an_error(management: Management) -> None:
