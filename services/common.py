@@ -11,6 +11,7 @@ from ostinato.kafka.dead_letters import count_dead_letters_in
 from ostinato.kafka.heartbeat import Heartbeat
 from ostinato.kafka.topics import ensure_all_topics
 from ostinato.logging import get_logger
+from ostinato.metrics import start_service_metrics
 from ostinato.management import (
     Management, StandardMetrics, report_thread_deaths, standard_metrics, start_service_thread,
 )
@@ -45,6 +46,7 @@ def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Loop, *, manageme
     report_thread_deaths(management)
     metrics = standard_metrics(management)
     count_dead_letters_in(metrics.dead_letters_total)  # every letter the process writes
+    lag = start_service_metrics(metrics, name)  # its own metrics only, and its consumers' lag
     management.start()
     log.info("management up", port=management.port)
     try:
@@ -62,6 +64,7 @@ def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Loop, *, manageme
             heartbeat.stop()
             log.info("service stopped")
     finally:
+        lag.stop()
         management.stop()
 
 
