@@ -204,4 +204,6 @@ class Emitter:
         if not was_finished:
             staged.send("execution-results", execution.id, "Execution", full, what)
             if self.metrics is not None:
-                self.metrics.executions_finished_total.labels(state=execution.state.current).inc()
+                self.metrics.execution_ended(execution.namespace, execution.flow_id,
+                                             execution.state.current, execution.state.start_date,
+                                             execution.state.end_date)
