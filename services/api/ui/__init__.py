@@ -48,4 +48,6 @@ def install_ui(app: FastAPI) -> None:
                                    title=f"{app.title} - API docs",
                                    swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{SWAGGER}/swagger-ui.css",
-                                   swagger_favicon_url="/ui/static/favicon.svg")
+                                   swagger_favicon_url="/ui/static/favicon.svg",
+                                   # no badge fetched from validator.swagger.io
+                                   swagger_ui_parameters={"validatorUrl": None})
