@@ -35,6 +35,7 @@ from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
+from ostinato.metrics.lag import GroupConsumer
 from ostinato.management import start_service_thread
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
@@ -83,7 +84,7 @@ class AdmissionOwner:
         self._changed: set[FlowKey] = set()
         self._producer = ConfirmingProducer(kafka)
         self._dead_letters = DeadLetters(self._producer, codec, reader="admission")
-        self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
+        self._consumer = GroupConsumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self._thread: threading.Thread | None = None
 
     def start(self, stop: threading.Event) -> None:

@@ -36,6 +36,7 @@ from ostinato.kafka.idle import IdleThrottle
 from ostinato.kafka.messages import Received
 from ostinato.kafka.checkpoint import Checkpoint, ProduceFailed
 from ostinato.logging import get_logger
+from ostinato.metrics.lag import GroupConsumer
 from ostinato.management import StandardMetrics
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
@@ -88,7 +89,7 @@ class ExecutorService:
         self._sweeper = None if config.retention is None else Sweeper(config.retention, self.state, codec)
         self._producer = producer or Producer(kafka.producer(
             **{"message.max.bytes": max_record_bytes(config.context_limit)}))
-        self._consumer = consumer or Consumer(kafka.consumer(kafka.group(config.group), **{
+        self._consumer = consumer or GroupConsumer(kafka.consumer(kafka.group(config.group), **{
             "enable.partition.eof": False, "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
         self.emitter = Emitter(codec, self.state, self.store, context_limit=config.context_limit,
                                revision_of=self._revision_of, metrics=metrics)

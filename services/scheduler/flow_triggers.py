@@ -17,7 +17,6 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-from confluent_kafka import Consumer
 
 from ostinato.execution.model import Execution
 from ostinato.flow.inputs import type_inputs
@@ -31,6 +30,7 @@ from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
+from ostinato.metrics.lag import GroupConsumer
 from ostinato.management import start_service_thread
 from ostinato.triggers.flow import PreconditionHit, complete_hit, flow_trigger_requests, listeners
 from ostinato.wire import records as rec
@@ -67,7 +67,7 @@ class FlowTriggerWatcher:
         self._views: dict[str, Execution] = {}
         self._seen: dict[str, int] = {}
         self._producer = ConfirmingProducer(kafka)
-        self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
+        self._consumer = GroupConsumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self._listening: tuple[int, list[tuple[Flow, Any]]] = (-1, [])
 
     def start(self, stop: threading.Event) -> threading.Thread:
@@ -136,7 +136,7 @@ class PreconditionOwner:
         self.windows = Windows()
         self._producer = ConfirmingProducer(kafka)
         self._dead_letters = DeadLetters(self._producer, codec, reader="preconditions")
-        self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
+        self._consumer = GroupConsumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
 
     def start(self, stop: threading.Event) -> threading.Thread:
         return start_service_thread("preconditions", self.run, stop)

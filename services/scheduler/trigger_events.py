@@ -15,7 +15,6 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from confluent_kafka import Consumer
 
 from ostinato.decider import events as ev
 from ostinato.decider.engine import derived_id
@@ -29,6 +28,7 @@ from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.logging import get_logger
+from ostinato.metrics.lag import GroupConsumer
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 
@@ -49,7 +49,7 @@ class TriggerEventConsumer:
         self.flows = flows
         self.flow_wait_seconds = flow_wait_seconds
         self._producer = ConfirmingProducer(kafka)
-        self._consumer = Consumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
+        self._consumer = GroupConsumer(kafka.consumer(kafka.group(group), **{"enable.partition.eof": False}))
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:

@@ -37,6 +37,7 @@ from ostinato.kafka.producer import ConfirmingProducer, Delivery
 from ostinato.kv.access import KvClient
 from ostinato.kv.store import KvStore
 from ostinato.logging import get_logger
+from ostinato.metrics.lag import GroupConsumer
 from ostinato.management import StandardMetrics, start_service_thread
 from ostinato.storage import LocalStorage
 from ostinato.storage.scope import LINKS_VARIABLE, ScopedStorage, scope_of
@@ -92,7 +93,7 @@ class WorkerService:
         self.process_user = self._process_user(config.script_user)
         self._producer = producer or ConfirmingProducer(kafka)
         self._dead_letters = DeadLetters(self._producer, codec, reader="worker-kills")
-        self._consumer = consumer or Consumer(
+        self._consumer = consumer or GroupConsumer(
             kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False,
                                                          "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
         self._idle = IdleThrottle(self._consumer)
