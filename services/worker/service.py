@@ -127,11 +127,18 @@ class WorkerService:
                     self._start(self._backlog.popleft())
                 self._producer.poll(0)
                 self._reap()
+                self._report_slots()
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._producer.close(10)
             self._consumer.close()
             self.kv.close()
+
+    def _report_slots(self) -> None:
+        if self.metrics is not None:
+            self.metrics.worker_slots.set(self.config.slots)
+            self.metrics.worker_slots_busy.set(len(self._running))
+            self.metrics.worker_tasks_waiting.set(len(self._backlog))
 
     def _fetch(self) -> None:
         """Keep a few slots' worth of tasks fetched ahead. (Pausing the partitions instead
