@@ -25,7 +25,7 @@ def main(kafka: KafkaSettings, codec: Codec, *, management_port: int, data_dir: 
             watcher = FlowTriggerWatcher(kafka, codec, flows).start(stop)
             owner = PreconditionOwner(kafka, codec, flows).start(stop)
             store = TriggerStore(data_dir / "triggers")
-            ticker = ScheduleTicker(kafka, codec, flows, store).start(stop)
+            ticker = ScheduleTicker(kafka, codec, flows, store, metrics=metrics).start(stop)
             consumer = TriggerEventConsumer(kafka, codec, flows, flow_wait_seconds=flow_wait)
             ready_when(consumer.ready, management)
             consumer.run(stop)

@@ -32,6 +32,7 @@ from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
 from ostinato.management import start_service_thread
+from ostinato.metrics.service import ServiceMetrics
 from ostinato.store.triggers import TriggerStore
 from ostinato.triggers.schedule import (
     conditions_hold, due, next_after, request_for, schedules, trigger_uid,
@@ -45,8 +46,10 @@ TICK_SECONDS = 0.1
 
 
 class ScheduleTicker:
-    def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, store: TriggerStore) -> None:
+    def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, store: TriggerStore,
+                 *, metrics: ServiceMetrics | None = None) -> None:
         self.kafka = kafka
+        self.metrics = metrics
         self.codec = codec
         self.flows = flows
         self.store = store
@@ -146,6 +149,9 @@ class ScheduleTicker:
             return False
         name, value = rec.event_to_record(request)
         outbox.send("executor", request.execution_id, self.codec.encode(name, value))
+        if self.metrics is not None:  # how late this occurrence fires
+            self.metrics.scheduler_lateness_seconds.labels(trigger="Schedule").observe(
+                max((now - moment).total_seconds(), 0.0))
         return True
 
     def _is_disabled(self, uid: str, flow: Flow) -> bool:
