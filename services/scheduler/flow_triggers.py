@@ -31,6 +31,7 @@ from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
 from ostinato.metrics.lag import GroupConsumer
+from ostinato.metrics.service import ServiceMetrics
 from ostinato.management import start_service_thread
 from ostinato.triggers.flow import PreconditionHit, complete_hit, flow_trigger_requests, listeners
 from ostinato.wire import records as rec
@@ -60,8 +61,9 @@ class Windows:
 
 class FlowTriggerWatcher:
     def __init__(self, kafka: KafkaSettings, codec: Codec, flows: FlowTable, *,
-                 group: str = "flow-triggers") -> None:
+                 group: str = "flow-triggers", metrics: ServiceMetrics | None = None) -> None:
         self.kafka = kafka
+        self.metrics = metrics
         self.codec = codec
         self.flows = flows
         self._views: dict[str, Execution] = {}
@@ -116,6 +118,7 @@ class FlowTriggerWatcher:
                 outbox.send("executor", request.execution_id, self.codec.encode(name, value))
                 log.info("flow trigger fired", executionId=request.execution_id,
                          flow=f"{request.namespace}.{request.flow_id}", upstream=execution_id)
+                self._observe_lateness(view.state.histories[index].date)
             for refusal in rejected:
                 log.error("flow trigger could not start its flow", flow=refusal.flow,
                           trigger=refusal.trigger, reason=refusal.reason, upstream=execution_id)
@@ -123,6 +126,14 @@ class FlowTriggerWatcher:
         if view.finished:
             self._views.pop(execution_id, None)
             self._seen.pop(execution_id, None)
+
+
+    def _observe_lateness(self, upstream_date: str) -> None:
+        """Seconds from the upstream state change to this request (`trigger="Flow"`)."""
+        if self.metrics is not None:
+            moment = datetime.fromisoformat(upstream_date.replace("Z", "+00:00"))
+            self.metrics.scheduler_lateness_seconds.labels(trigger="Flow").observe(
+                max((datetime.now(timezone.utc) - moment).total_seconds(), 0.0))
 
 
 class PreconditionOwner:

@@ -22,7 +22,7 @@ def main(kafka: KafkaSettings, codec: Codec, *, management_port: int, data_dir: 
         flows = FlowTable(kafka, codec)
         flows.start()
         try:
-            watcher = FlowTriggerWatcher(kafka, codec, flows).start(stop)
+            watcher = FlowTriggerWatcher(kafka, codec, flows, metrics=metrics).start(stop)
             owner = PreconditionOwner(kafka, codec, flows).start(stop)
             store = TriggerStore(data_dir / "triggers")
             ticker = ScheduleTicker(kafka, codec, flows, store, metrics=metrics).start(stop)
