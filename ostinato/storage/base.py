@@ -51,6 +51,38 @@ class Storage(Protocol):
         ...
 
 
+@runtime_checkable
+class FolderStorage(Storage, Protocol):
+    """A `Storage` that also lists and manages folders: what the API's namespace files use.
+    Both backends (`LocalStorage`, `ObjectStorage`) are one."""
+
+    def files_under(self, uri: str) -> list[str]:
+        """The paths, relative to the folder `uri`, of every file under it (sorted; none
+        when it is not a folder)."""
+        ...
+
+    def stat(self, uri: str) -> FileStat | None:
+        """What is at `uri` (file or folder), None when nothing is."""
+        ...
+
+    def entries(self, uri: str) -> list[FileStat] | None:
+        """The files and folders directly in the folder `uri`; None when it is not one."""
+        ...
+
+    def make_dir(self, uri: str) -> None:
+        """Create the folder `uri`; nothing when it exists."""
+        ...
+
+    def delete(self, uri: str) -> bool:
+        """Delete the file or folder at `uri`; whether there was one."""
+        ...
+
+    def move(self, source: str, target: str) -> None:
+        """Move the file or folder `source` to `target`; FileNotFoundError when `source` is
+        missing, FileExistsError when `target` exists."""
+        ...
+
+
 def uri_path(uri: str) -> str:
     """The normalised path of `uri` (`kestra:///a/b` or `/a/b` or `a/b` -> `a/b`).
 
