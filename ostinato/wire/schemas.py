@@ -131,19 +131,19 @@ def expand(fullname: str, raw: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def default_schemas_dir() -> Path:
-    """`schemas/` at the root of the source tree (an editable install or a clone), or the
-    folder named by $OSTINATO_SCHEMAS_DIR."""
+    """The folder named by $OSTINATO_SCHEMAS_DIR, else the schemas the package carries:
+    `ostinato/_schemas`, which in a checkout is a symlink to the repository's `schemas/` and
+    in an installed wheel a copy of it."""
     env = os.environ.get(SCHEMAS_ENV)
     if env:
         return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "schemas"
-        if (candidate / "Execution.avsc").is_file():
-            return candidate
+    packaged = Path(__file__).resolve().parent.parent / "_schemas"
+    if (packaged / "Execution.avsc").is_file():
+        # resolved, so that a checkout names (and `freeze` writes) the repository's schemas/
+        return packaged.resolve()
     raise SchemaError(
-        f"no schemas/ folder found above {here.parent}; set ${SCHEMAS_ENV} to the folder "
-        "that holds the .avsc files"
+        f"no schemas found at {packaged} (the package is incomplete: reinstall it); or set "
+        f"${SCHEMAS_ENV} to the folder that holds the .avsc files"
     )
 
 
