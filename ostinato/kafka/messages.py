@@ -19,6 +19,8 @@ class Received:
     offset: int
     key: str | None
     value: bytes | None
+    #: the record's headers (a `traceparent` ...), as confluent-kafka gives them
+    headers: tuple[tuple[str, bytes | str | None], ...] = ()
 
     def dead_letter(self, codec: Codec, reason: str) -> bytes:
         """The `DeadLetter` record of this record, with the reason it was not processed."""
@@ -36,7 +38,15 @@ class Received:
             offset=message.offset() or 0,
             key=key.decode(errors="replace") if isinstance(key, bytes) else key,
             value=message.value(),
+            headers=_header_pairs(message.headers()),
         )
+
+
+def _header_pairs(headers: Any) -> tuple[tuple[str, bytes | str | None], ...]:
+    """confluent-kafka gives a list of pairs (or None); a dict is accepted too."""
+    if not headers:
+        return ()
+    return tuple(headers.items() if isinstance(headers, dict) else headers)
 
 
 def consume_ready(consumer: Any, max_messages: int, timeout: float) -> list[Any]:

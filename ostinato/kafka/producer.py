@@ -22,6 +22,7 @@ from typing import Any, Callable
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from ostinato.kafka.config import KafkaSettings
+from ostinato.tracing import Headers, record_headers
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -86,17 +87,22 @@ class ConfirmingProducer:
     # ---------------------------------------------------------------- synchronous face
 
     def produce(self, topic: str, key: str | bytes | None, value: bytes | None, *,
-                partition: int | None = None) -> Delivery:
+                partition: int | None = None, headers: Headers | None = None) -> Delivery:
         """Queue one record for `topic` (ostinato's short name); returns its delivery. Waits
         for room when the local queue is full instead of failing; a record the client refuses
         at once (over the message size ...) is a delivery already failed, so every error
-        surfaces the same way: `confirm` raises DeliveryFailed."""
+        surfaces the same way: `confirm` raises DeliveryFailed. `headers`: the record's
+        headers; by default the current span's `traceparent` when tracing is on
+        (ostinato/tracing), none otherwise."""
         full_name = self.settings.topic(topic)
         delivery = Delivery(full_name)
         record: dict[str, Any] = {"key": key.encode() if isinstance(key, str) else key,
                                   "value": value, "on_delivery": delivery.report}
         if partition is not None:
             record["partition"] = partition
+        headers = record_headers() if headers is None else headers
+        if headers:
+            record["headers"] = list(headers)
         while True:
             try:
                 self.raw.produce(full_name, **record)
