@@ -12,6 +12,7 @@ from ostinato.kafka.heartbeat import Heartbeat
 from ostinato.kafka.topics import ensure_all_topics
 from ostinato.logging import get_logger
 from ostinato.metrics import start_service_metrics
+from ostinato import tracing
 from ostinato.management import (
     Management, StandardMetrics, report_thread_deaths, standard_metrics, start_service_thread,
 )
@@ -42,6 +43,8 @@ def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Loop, *, manageme
     A background thread started with `start_service_thread` that dies makes /health DOWN
     with its name. Every dead letter the process writes is counted in its /metrics."""
     stop = stop_on_signals()
+    if tracing.configure(name):  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+        log.info("traces exported over OTLP", service=name)
     management = Management(service=name, port=management_port)
     report_thread_deaths(management)
     metrics = standard_metrics(management)
