@@ -91,6 +91,8 @@ def _validation_report(api: Api, text: str, tenant: str) -> list[dict[str, Any]]
         if errors:
             item["constraints"] = "\n".join(str(e) for e in errors)
             item["details"] = [str(e) for e in errors]
+            # beyond Kestra's shape: each error's path and line apart (the web UI marks lines)
+            item["errors"] = [{"path": e.path, "line": e.line, "message": e.message} for e in errors]
         elif ids.get("namespace") and ids.get("flow"):
             latest = api.flows.latest_revision(ids["namespace"], ids["flow"], tenant_id_of(tenant))
             sent = data.get("revision")
