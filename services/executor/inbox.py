@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from ostinato import interpret
+from ostinato import interpret, tracing
 from ostinato.decider import Decision, Settings, decide
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
@@ -25,6 +25,7 @@ from ostinato.kafka.messages import Received
 from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics
 from ostinato.store.executions import StoreBatch
+from ostinato.tracing.attributes import creates_execution, describe_execution, event_attributes
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
 from ostinato.services.executor.admission import flow_key
@@ -91,11 +92,17 @@ class InboxHandler:
             self._undeliverable(message, event, strikes, sink, batch)
             return True
         started = time.perf_counter()
-        try:
-            done = self._apply(message, event, sink, batch)
-        except Exception as error:  # noqa: BLE001 - one event never stops the executor
-            self._fail(message, event, error, sink, batch)
-            done = True
+        # a span per event; the records it produces carry its traceparent (ostinato/tracing)
+        with tracing.execution_span(event.execution_id, f"executor {name}", message.headers,
+                                    attributes=event_attributes(name, event),
+                                    may_be_root=creates_execution(event)) as span:
+            try:
+                done = self._apply(message, event, sink, batch)
+            except Exception as error:  # noqa: BLE001 - one event never stops the executor
+                self._fail(message, event, error, sink, batch)
+                done = True
+            live = self.state.live.get(event.execution_id)
+            describe_execution(span, None if live is None else live.execution)
         if done and self.metrics is not None:
             self.metrics.events_total.labels(type=name).inc()
             self.metrics.event_seconds.observe(time.perf_counter() - started)
