@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ostinato.logging import kafka_logger
+
 #: the topics of DESIGN.md, plus the executor's store changelog, flow-concurrency admission
 #: (requests and its state), the dead letters and the service heartbeats;
 #: name -> (cleanup policy, retention ms or None)
@@ -89,6 +91,9 @@ class KafkaSettings:
             config["sasl.username"] = self.sasl_username
         if self.sasl_password:
             config["sasl.password"] = self.sasl_password
+        logger = kafka_logger()  # a service's librdkafka lines in its own log format
+        if logger is not None:
+            config["logger"] = logger
         config.update(self.extra)
         config.update(overrides)
         return config
