@@ -53,10 +53,38 @@ def kafka_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Consumer group session timeout (joins and failovers take about half)."),
         click.option("--schema-registry-url", envvar=_env("SCHEMA_REGISTRY_URL"), show_envvar=True,
                      help="Use Confluent's wire format and this schema registry."),
+        *registry_options(),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def registry_options() -> list[Any]:
+    """The schema registry's settings beside --schema-registry-url (README: Schema registry)."""
+    def opt(name: str, help: str, **more: Any) -> Any:
+        env = _env(name.split("/")[0].removeprefix("--").replace("-", "_").upper())
+        return click.option(name, envvar=env, show_envvar=True, help=help, **more)
+    return [
+        opt("--schema-registry-ca-location", "CA bundle (file or directory) of the registry's TLS."),
+        opt("--schema-registry-certificate-location", "Client certificate (mutual TLS)."),
+        opt("--schema-registry-key-location", "Client private key (mutual TLS)."),
+        opt("--schema-registry-key-password", "Password of the client key."),
+        opt("--schema-registry-username", "Basic authentication user (Confluent Cloud: API key)."),
+        opt("--schema-registry-password", "Basic authentication password (API secret)."),
+        opt("--schema-registry-bearer-token", "Static bearer token (instead of basic auth)."),
+        opt("--schema-registry-logical-cluster", "Bearer auth: the registry's logical cluster "
+            "(Confluent Cloud lsrc-...)."),
+        opt("--schema-registry-identity-pool-id", "Bearer auth: the identity pool id."),
+        opt("--schema-registry-auto-register/--no-schema-registry-auto-register",
+            "Register ostinato's schemas; off: they must already be registered.", default=True,
+            show_default=True),
+        opt("--schema-registry-subject-strategy", "Subject names: topic (<topic>-value), record "
+            "(full record name) or topic_record (<topic>-<record>).", default="topic",
+            show_default=True, type=click.Choice(["topic", "record", "topic_record"])),
+        opt("--schema-registry-config", "Any other schema registry client setting (repeatable).",
+            multiple=True, metavar="KEY=VALUE"),
+    ]
 
 
 def logging_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,6 +106,7 @@ def kafka_settings(kwargs: dict[str, Any], *, required: bool = True) -> KafkaSet
             raise click.BadParameter(f"`{item}` is not KEY=VALUE", param_hint="--kafka-config")
         key, value = item.split("=", 1)
         extra[key] = value
+    kwargs["registry_topic_prefix"] = kwargs["topic_prefix"]  # subjects name topics (codec_of)
     settings = dict(
         topic_prefix=kwargs.pop("topic_prefix"), partitions=kwargs.pop("partitions"),
         security_protocol=kwargs.pop("security_protocol"), sasl_mechanism=kwargs.pop("sasl_mechanism"),
@@ -91,9 +120,47 @@ def kafka_settings(kwargs: dict[str, Any], *, required: bool = True) -> KafkaSet
 
 
 def codec_of(kwargs: dict[str, Any]) -> Codec:
-    from ostinato.wire.codec import codec_for
+    """The codec of the registry options (popping them): a registry codec whose subjects are
+    registered or checked now, so that a wrong setting stops the command at once."""
+    from ostinato.wire.codec import WireError, codec_for
 
-    return codec_for(kwargs.pop("schema_registry_url"))
+    try:
+        return codec_for(registry_settings(kwargs))
+    except WireError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def registry_settings(kwargs: dict[str, Any]) -> Any:
+    """RegistrySettings from the registry options (popped), or None without a URL."""
+    from ostinato.wire.registry import RegistryConfigError, RegistrySettings
+
+    prefix = kwargs.pop("registry_topic_prefix", None) or "ostinato."
+    given = {key.removeprefix("schema_registry_"): kwargs.pop(key)
+             for key in [k for k in kwargs if k.startswith("schema_registry_")]}
+    url, extra = given.pop("url", None), _key_values(given.pop("config", ()), "--schema-registry-config")
+    auto_register, strategy = given.pop("auto_register", True), given.pop("subject_strategy", "topic")
+    if not url:
+        named = [f"--schema-registry-{k.replace('_', '-')}" for k, v in given.items() if v]
+        if named or extra:
+            raise click.UsageError(f"{', '.join(named) or '--schema-registry-config'} needs "
+                                   "--schema-registry-url (or OSTINATO_SCHEMA_REGISTRY_URL)")
+        return None
+    try:
+        return RegistrySettings(url=url, auto_register=auto_register, subject_strategy=strategy,
+                                topic_prefix=prefix,
+                                extra=extra, **given)
+    except RegistryConfigError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def _key_values(items: tuple[str, ...], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"`{item}` is not KEY=VALUE", param_hint=option)
+        key, value = item.split("=", 1)
+        out[key] = value
+    return out
 
 
 def setup_logging(service: str, kwargs: dict[str, Any]) -> None:
@@ -110,9 +177,24 @@ def data_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def storage_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--storage URI and --storage-dir: where the internal storage is (`storage_location`)."""
+    func = click.option("--storage", "storage_uri", envvar=_env("STORAGE"), show_envvar=True,
+                        default=None, metavar="URI",
+                        help="Internal storage (kestra:// files) as a URI: s3://bucket/prefix "
+                             "(settings: README's Internal storage), file:///dir or a "
+                             "directory. Wins over --storage-dir.")(func)
     return click.option("--storage-dir", envvar=_env("STORAGE_DIR"), show_envvar=True,
                         type=click.Path(path_type=Path), default=None,
-                        help="Internal storage (kestra:// files); default DATA_DIR/storage.")(func)
+                        help="Internal storage in a local directory; default DATA_DIR/storage.")(func)
+
+
+def storage_location(kwargs: dict[str, Any]) -> str | Path:
+    """Where the internal storage is: --storage, else --storage-dir, else DATA_DIR/storage."""
+    uri = kwargs.pop("storage_uri", None)
+    directory = kwargs.pop("storage_dir", None)
+    if uri:
+        return str(uri)
+    return Path(directory) if directory else Path(kwargs["data_dir"]) / "storage"
 
 
 def context_limit_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,7 +12,6 @@ from ostinato.wire.codec import (
     Codec,
     EncodeError,
     MalformedRecord,
-    RegistryCodec,
     RegistryUnavailable,
     UnknownSchema,
     WireError,
@@ -53,11 +52,18 @@ from ostinato.wire.records import (
     worker_task_from_record,
     worker_task_record,
 )
+from ostinato.wire.registry import (
+    RegistryCodec,
+    RegistryConfigError,
+    RegistrySettings,
+    SchemaNotRegistered,
+)
 from ostinato.wire.schemas import RecordSchema, SchemaError, SchemaSet
 
 __all__ = [
     "EVENT_RECORDS", "Codec", "DeadLetter", "EncodeError", "FlowRevision", "LogEntry",
-    "MalformedRecord", "RecordSchema", "RegistryCodec", "RegistryUnavailable", "SchemaError",
+    "MalformedRecord", "RecordSchema", "RegistryCodec", "RegistryConfigError", "RegistrySettings",
+    "RegistryUnavailable", "SchemaError", "SchemaNotRegistered",
     "SchemaSet", "TriggerEvent", "UnknownSchema", "WireError", "WorkerTask",
     "apply_execution_update", "changelog_key", "codec_for", "dead_letter_from_record",
     "dead_letter_record", "default_codec", "event_to_record", "execution_from_changelog",
