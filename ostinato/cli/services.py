@@ -13,7 +13,8 @@ import yaml
 
 from ostinato.cli.options import (
     codec_of, context_limit_option, data_dir_option, kafka_options, kafka_settings,
-    logging_options, management_option, setup_logging, storage_dir_option, wraps_kwargs,
+    logging_options, management_option, setup_logging, storage_dir_option, storage_location,
+    wraps_kwargs,
 )
 from ostinato.decider import Settings
 from ostinato.decider.context import envs_from
@@ -147,8 +148,7 @@ def worker(kwargs: dict[str, Any]) -> None:
     from ostinato.services.worker.service import WorkerConfig
 
     kafka = _service_settings("worker", kwargs)
-    storage = kwargs["storage_dir"] or kwargs["data_dir"] / "storage"
-    config = WorkerConfig(storage_dir=storage, slots=kwargs["slots"],
+    config = WorkerConfig(storage_dir=storage_location(kwargs), slots=kwargs["slots"],
                           context_limit=kwargs["context_limit"], secrets=_secrets(),
                           script_user=kwargs["script_user"])
     main(kafka, codec_of(kwargs), config, management_port=kwargs["management_port"])
@@ -200,7 +200,6 @@ def api(kwargs: dict[str, Any]) -> None:
         settings = ApiSettings.from_env()
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    storage = kwargs["storage_dir"] or kwargs["data_dir"] / "storage"
     main(kafka, codec_of(kwargs), host=kwargs["host"], port=kwargs["port"],
          management_port=kwargs["management_port"], data_dir=kwargs["data_dir"],
-         storage_dir=storage, settings=settings)
+         storage_dir=storage_location(kwargs), settings=settings)

@@ -13,7 +13,7 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.flow_writer import FlowWriter
 from ostinato.kafka.producer import ConfirmingProducer
-from ostinato.storage import LocalStorage
+from ostinato.storage import FolderStorage
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec
 from ostinato.services.api.errors import ApiError
@@ -136,7 +136,7 @@ class Api:
     flows: FlowTable
     writer: FlowWriter
     view: ExecutionView
-    storage: LocalStorage
+    storage: FolderStorage
     producer: AsyncProducer
     settings: ApiSettings = field(default_factory=ApiSettings)
 

@@ -14,7 +14,7 @@ from ostinato.kafka.flow_writer import FlowWriter
 from ostinato.kafka.heartbeat import HeartbeatView
 from ostinato.kv.store import KvStore
 from ostinato.management import Management, StandardMetrics, start_service_thread
-from ostinato.storage import LocalStorage
+from ostinato.storage import open_storage
 from ostinato.wire.codec import Codec
 from ostinato.services.api.app import create_app
 from ostinato.services.api.context import Api, ApiSettings, AsyncProducer
@@ -23,7 +23,7 @@ from ostinato.services.common import serve
 
 
 def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management_port: int,
-         data_dir: Path, storage_dir: Path, settings: ApiSettings) -> None:
+         data_dir: Path, storage_dir: Path | str, settings: ApiSettings) -> None:
     # parsing runs on threads beside the event loop: hand the GIL over every 1 ms rather
     # than 5 ms so that the loop (and /health) waits less behind a long parse
     sys.setswitchinterval(0.001)
@@ -39,10 +39,11 @@ def main(kafka: KafkaSettings, codec: Codec, *, host: str, port: int, management
         kv_store = KvStore(kafka, codec)
         kv_store.start()
         api = Api(kafka=kafka, codec=codec, flows=flows, writer=FlowWriter(kafka, codec, flows),
-                  view=view, storage=LocalStorage(storage_dir), producer=AsyncProducer(kafka),
+                  view=view, storage=open_storage(storage_dir), producer=AsyncProducer(kafka),
                   settings=settings)
         server = uvicorn.Server(uvicorn.Config(create_app(api, heartbeats, management, kv_store), host=host, port=port,
-                                               log_level="warning", timeout_graceful_shutdown=5))
+                                               log_level="warning", timeout_graceful_shutdown=5,
+                                               log_config=None))  # logs through ours (JSON)
         thread = start_service_thread("uvicorn", server.run)
         # ready (in the Service) once the view and the flows have caught up with the topics;
         # not alive (restarted) if the view's reader dies: the answers would go stale

@@ -39,7 +39,7 @@ from ostinato.kv.store import KvStore
 from ostinato.logging import get_logger
 from ostinato.metrics.lag import GroupConsumer
 from ostinato.management import StandardMetrics, start_service_thread
-from ostinato.storage import LocalStorage
+from ostinato.storage import open_storage
 from ostinato.storage.scope import LINKS_VARIABLE, ScopedStorage, scope_of
 from ostinato.tasks import RunContext, TaskOutcome
 from ostinato.tasks.base import LogLine, TaskKilled
@@ -69,7 +69,8 @@ def _instant(text: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    storage_dir: Path
+    #: the internal storage: a directory, or a URI (`s3://bucket/prefix`; open_storage)
+    storage_dir: Path | str
     slots: int = 8
     #: consumer group name, under the topic prefix
     group: str = "worker"
@@ -89,7 +90,7 @@ class WorkerService:
         self.kafka = kafka
         self.config = config
         self.codec = codec
-        self.storage = LocalStorage(config.storage_dir)
+        self.storage = open_storage(config.storage_dir)
         self.process_user = self._process_user(config.script_user)
         self._producer = producer or ConfirmingProducer(kafka)
         self._dead_letters = DeadLetters(self._producer, codec, reader="worker-kills")

@@ -4,7 +4,7 @@ stats, directory listing and creation, move, delete, search, export.
 
 Files are kept in internal storage under `<namespace as folders>/_files/`
 (`ostinato/storage/namespace_files.py`), where the namespace's flows read them (`read()`,
-scripts' `namespaceFiles`). Storage calls are file-system work: the handlers that make them
+scripts' `namespaceFiles`). Storage calls are file-system or network work: the handlers that make them
 are plain functions, run on the server's thread pool.
 """
 
@@ -22,13 +22,13 @@ from starlette.datastructures import UploadFile
 from ostinato.services.api.routes.common import FILE_BODY, api_of
 from ostinato.services.api.errors import ApiError, not_found
 from ostinato.services.api.limits import bounded_form
-from ostinato.storage import LocalStorage
+from ostinato.storage import FolderStorage
 from ostinato.storage import namespace_files as nsf
 
 router = APIRouter(tags=["Files"])
 
 
-def _storage(request: Request) -> LocalStorage:
+def _storage(request: Request) -> FolderStorage:
     return api_of(request).storage
 
 
@@ -48,7 +48,7 @@ def _relative(path: str | None) -> str:
         raise ApiError(422, str(error)) from None
 
 
-def _ensure_root(storage: LocalStorage, namespace: str) -> str:
+def _ensure_root(storage: FolderStorage, namespace: str) -> str:
     """The namespace's files folder, created when missing (as Kestra does on a first list)."""
     root = _path(namespace, None)
     storage.make_dir(root)
