@@ -25,6 +25,7 @@ from typing import Any, Callable
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from pydantic import ValidationError
 
+from ostinato import tracing
 from ostinato.decider import events as ev
 from ostinato.execution.states import StateType
 from ostinato.flow.durations import parse_duration
@@ -37,6 +38,7 @@ from ostinato.kafka.producer import ConfirmingProducer, Delivery
 from ostinato.kv.access import KvClient
 from ostinato.kv.store import KvStore
 from ostinato.logging import get_logger
+from ostinato.tracing.attributes import task_attributes
 from ostinato.metrics.lag import GroupConsumer
 from ostinato.management import StandardMetrics, start_service_thread
 from ostinato.storage import open_storage
@@ -212,22 +214,27 @@ class WorkerService:
             return
         live = LiveLogs([], lambda lines: self._send_logs(task, lines))
         try:
-            self._send_result(task.execution_id, task.task_run_id, task.attempt, None)
-            started = time.monotonic()
-            live.start()  # after RUNNING: a follower sees the state before the first line
-            try:
-                outcome = self._run_with_timeout(task, live)
-            finally:
-                live.finish([])  # stop shipping: the outcome's remaining lines are sent below
-            seconds = time.monotonic() - started
-            bound.info("task ended", state=outcome.state, seconds=round(seconds, 3))
-            if self.metrics is not None:
-                self.metrics.tasks_total.labels(type=task.task.type, state=outcome.state).inc()
-                self.metrics.task_seconds.labels(type=task.task.type).observe(seconds)
-            logged = live.finish(outcome.logs)
-            self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
-            for delivery in logged:  # a line lost in a crash would be lost for good
-                self._confirm(delivery)
+            # the attempt's span, child of the executor's that sent the task; the records
+            # produced meanwhile (RUNNING, the result) carry it
+            with tracing.execution_span(task.execution_id, f"task {task.task.id}", message.headers,
+                                        attributes=task_attributes(task), child_of_record=True) as span:
+                self._send_result(task.execution_id, task.task_run_id, task.attempt, None)
+                started = time.monotonic()
+                live.start()  # after RUNNING: a follower sees the state before the first line
+                try:
+                    outcome = self._run_with_timeout(task, live)
+                finally:
+                    live.finish([])  # stop shipping: the outcome's remaining lines are sent below
+                seconds = time.monotonic() - started
+                bound.info("task ended", state=outcome.state, seconds=round(seconds, 3))
+                if self.metrics is not None:
+                    self.metrics.tasks_total.labels(type=task.task.type, state=outcome.state).inc()
+                    self.metrics.task_seconds.labels(type=task.task.type).observe(seconds)
+                logged = live.finish(outcome.logs)
+                self._send_result(task.execution_id, task.task_run_id, task.attempt, outcome)
+                tracing.set_state(span, outcome.state, failed=StateType(outcome.state).is_failed)
+                for delivery in logged:  # a line lost in a crash would be lost for good
+                    self._confirm(delivery)
         finally:
             self._recent.end(task.task_run_id, task.attempt)
 
