@@ -196,15 +196,13 @@ def run_delete(task: Delete, ctx: RunContext) -> dict[str, Any]:
 
 
 def execution_files(storage: Any, prefix: str) -> list[str]:
-    """The `kestra:///` URIs of the files under the storage folder `prefix` (local backend)."""
-    root = getattr(storage, "root", None)
-    if root is None:
+    """The `kestra:///` URIs of the files under the storage folder `prefix` (none when the
+    storage cannot list folders)."""
+    lister = getattr(storage, "files_under", None)
+    if lister is None:
         return []
-    folder = Path(root, prefix)
-    if not folder.is_dir():
-        return []
-    return sorted(f"kestra:///{p.relative_to(root).as_posix()}" for p in folder.rglob("*")
-                  if p.is_file() and not p.name.startswith("."))
+    return [f"kestra:///{prefix}/{path}" for path in lister(prefix)
+            if not path.rsplit("/", 1)[-1].startswith(".")]
 
 
 def run_purge(task: PurgeCurrentExecutionFiles, ctx: RunContext) -> dict[str, Any]:
