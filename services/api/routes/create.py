@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
+from ostinato import tracing
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution, State, iso
 from ostinato.flow.inputs import Input, InputError, type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
 from ostinato.storage import input_file_uri_path
+from ostinato.tracing.http import request_span
 from ostinato.storage.scope import ExecutionRef, FileScope, out_of_scope_inputs
 from ostinato.flow.labels import label_errors
 from ostinato.sandbox.limits import describe_bytes
@@ -29,6 +31,9 @@ from ostinato.services.api.streams import current_execution, until_finished
 from ostinato.services.api.view import execution_key
 
 router = APIRouter(tags=["Executions"])
+
+#: the create route, as traces name its span
+CREATE_ROUTE = "/api/v1/{tenant}/executions/{namespace}/{flowId}"
 
 #: the input types whose text is parsed as JSON
 JSON_PARSED = frozenset({"JSON", "ARRAY", "MULTISELECT"})
@@ -85,37 +90,41 @@ async def create(request: Request, namespace: str, flow_id: str, wait: bool = Fa
                  scheduleDate: str | None = None,  # noqa: N803
                  tenant: str = Depends(tenant_of)) -> Any:
     api = api_of(request)
-    flow = _executable(api, namespace, flow_id, revision, tenant)
-    schedule = date_param(scheduleDate, "scheduleDate")
     execution_id = new_execution_id()
-    given_labels = label_pairs(labels)
-    refused = label_errors(given_labels)
-    if refused:
-        raise ApiError(422, "Invalid labels", refused)
-    inputs = await typed_form(api, request, flow.inputs, flow.namespace, flow.id, execution_id)
-    event = ev.ExecutionRequested(
-        id=str(uuid.uuid4()), at=now(), execution_id=execution_id, namespace=flow.namespace,
-        flow_id=flow.id, flow_revision=flow.revision or 1, tenant_id=flow.tenant_id,
-        inputs=inputs, labels=given_labels, schedule_date=schedule)
-    subscription = api.view.hub.subscribe(execution_key(execution_id), progress=False) if wait else None
-    try:
-        await api.send_event(event)
-        if subscription is not None:
-            first = await current_execution(api, execution_id, subscription, 365 * 24 * 3600.0)
-            assert first is not None
-            return await until_finished(subscription, first)
-    finally:
-        if subscription is not None:
-            api.view.hub.unsubscribe(subscription)
-    created = Execution(id=execution_id, namespace=flow.namespace, flow_id=flow.id,
-                        flow_revision=flow.revision or 1, tenant_id=flow.tenant_id,
-                        state=State.created(event.at), inputs=inputs,
-                        labels={**{k: v for k, v in flow.labels.items() if not k.startswith("system.")},
-                                **given_labels},
-                        schedule_date=None if schedule is None else iso(schedule))
-    body = execution_json(created)
-    body["url"] = f"/ui/executions/{flow.namespace}/{flow.id}/{execution_id}"
-    return JSONResponse(body)
+    # the root span of the execution's trace (ostinato/tracing); its record carries it
+    with request_span(execution_id, "POST", CREATE_ROUTE, request.url.path,
+                      traceparent=request.headers.get("traceparent"),
+                      attributes={tracing.NAMESPACE: namespace, tracing.FLOW_ID: flow_id}):
+        flow = _executable(api, namespace, flow_id, revision, tenant)
+        schedule = date_param(scheduleDate, "scheduleDate")
+        given_labels = label_pairs(labels)
+        refused = label_errors(given_labels)
+        if refused:
+            raise ApiError(422, "Invalid labels", refused)
+        inputs = await typed_form(api, request, flow.inputs, flow.namespace, flow.id, execution_id)
+        event = ev.ExecutionRequested(
+            id=str(uuid.uuid4()), at=now(), execution_id=execution_id, namespace=flow.namespace,
+            flow_id=flow.id, flow_revision=flow.revision or 1, tenant_id=flow.tenant_id,
+            inputs=inputs, labels=given_labels, schedule_date=schedule)
+        subscription = api.view.hub.subscribe(execution_key(execution_id), progress=False) if wait else None
+        try:
+            await api.send_event(event)
+            if subscription is not None:
+                first = await current_execution(api, execution_id, subscription, 365 * 24 * 3600.0)
+                assert first is not None
+                return await until_finished(subscription, first)
+        finally:
+            if subscription is not None:
+                api.view.hub.unsubscribe(subscription)
+        created = Execution(id=execution_id, namespace=flow.namespace, flow_id=flow.id,
+                            flow_revision=flow.revision or 1, tenant_id=flow.tenant_id,
+                            state=State.created(event.at), inputs=inputs,
+                            labels={**{k: v for k, v in flow.labels.items() if not k.startswith("system.")},
+                                    **given_labels},
+                            schedule_date=None if schedule is None else iso(schedule))
+        body = execution_json(created)
+        body["url"] = f"/ui/executions/{flow.namespace}/{flow.id}/{execution_id}"
+        return JSONResponse(body)
 
 
 def _executable(api: Api, namespace: str, flow_id: str, revision: int | None, tenant: str) -> Flow:
