@@ -25,6 +25,7 @@ every subject.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -136,7 +137,8 @@ class RegistrySettings:
             if value:
                 conf[key] = value
         if self.username is not None:
-            conf["basic.auth.credentials.source"] = "USER_INFO"
+            # Java clients also want basic.auth.credentials.source=USER_INFO; Python's
+            # client takes the user info alone (and refuses that key)
             conf["basic.auth.user.info"] = f"{self.username}:{self.password}"
         if self.bearer_token:
             conf["bearer.auth.credentials.source"] = "STATIC_TOKEN"
@@ -146,6 +148,14 @@ class RegistrySettings:
             if self.identity_pool_id:
                 conf["bearer.auth.identity.pool.id"] = self.identity_pool_id
         return {**conf, **self.extra}
+
+    def check_files(self) -> None:
+        """Each TLS file named exists (the client's own error names none of them)."""
+        for what, path in (("CA bundle", self.ca_location),
+                           ("client certificate", self.certificate_location),
+                           ("client key", self.key_location)):
+            if path and not os.path.exists(path):
+                raise RegistryConfigError(f"schema registry: the {what} `{path}` does not exist")
 
     def topics_of(self, record_name: str) -> list[str]:
         """The full names of the topics that carry `record_name` (short name)."""
@@ -183,15 +193,9 @@ class RegistryCodec(Codec):
     def __init__(self, settings: RegistrySettings | str, schemas: SchemaSet | None = None, *,
                  client: Any = None):
         super().__init__(schemas)
-        from confluent_kafka.schema_registry import SchemaRegistryClient
-
         self.settings = settings if isinstance(settings, RegistrySettings) else RegistrySettings(settings)
         self.url = self.settings.url
-        try:
-            self.client = client if client is not None else SchemaRegistryClient.new_client(
-                self.settings.client_conf())
-        except (ValueError, TypeError) as error:
-            raise RegistryConfigError(f"schema registry settings: {error}") from error
+        self.client = client if client is not None else _new_client(self.settings)
         #: (record full name, topic or None) -> the schema id written in its records
         self._ids: dict[tuple[str, str | None], int] = {}
         self._names_by_id: dict[int, str] = {}
@@ -221,8 +225,16 @@ class RegistryCodec(Codec):
         key = (record.fullname, topic)
         schema_id = self._ids.get(key)
         if schema_id is None:
-            ids = [self._register_or_find(record, subject)
-                   for subject in self.settings.subjects(record, topic)]
+            ids, missing = [], []
+            for subject in self.settings.subjects(record, topic):
+                try:
+                    ids.append(self._register_or_find(record, subject))
+                except SchemaNotRegistered as error:
+                    missing.append(error)
+            if missing:
+                raise missing[0] if len(missing) == 1 else SchemaNotRegistered(
+                    "; ".join(str(error) for error in missing),
+                    [s for error in missing for s in error.subjects])
             schema_id = ids[0]
             self._ids[key] = schema_id
             self._names_by_id.setdefault(schema_id, record.name)
@@ -319,6 +331,16 @@ class RegistryCodec(Codec):
             raise UnknownSchema(f"schema id {schema_id} is not an Avro record schema") from None
         self._names_by_id[schema_id] = name
         return name
+
+
+def _new_client(settings: RegistrySettings) -> Any:
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    settings.check_files()
+    try:
+        return SchemaRegistryClient.new_client(settings.client_conf())
+    except (ValueError, TypeError, OSError) as error:  # ssl.SSLError is an OSError
+        raise RegistryConfigError(f"schema registry settings: {error}") from error
 
 
 def _registry_error(error: Any, doing: str) -> WireError:
