@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ostinato.tracing import (
     ATTEMPT, EVENT, FLOW_ID, NAMESPACE, STATE, TASK_ID, TASK_RUN_ID, TASK_TYPE, TENANT_ID,
+    TRIGGER_ID,
 )
 
 if TYPE_CHECKING:
@@ -60,3 +61,11 @@ def task_attributes(task: Any) -> dict[str, Any]:
             out[attribute] = value
     return out
 
+
+
+def request_attributes(request: Any, trigger_id: str | None = None) -> dict[str, Any]:
+    """A request's flow (and the trigger that fired it), for the span of its sender."""
+    out = _present(request)
+    if trigger_id is not None:
+        out[TRIGGER_ID] = trigger_id
+    return out

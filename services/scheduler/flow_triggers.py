@@ -30,6 +30,8 @@ from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
+from ostinato.tracing import execution_root, traceparent_of
+from ostinato.tracing.attributes import request_attributes
 from ostinato.metrics.lag import GroupConsumer
 from ostinato.metrics.service import ServiceMetrics
 from ostinato.management import start_service_thread
@@ -115,7 +117,11 @@ class FlowTriggerWatcher:
                     "variablesJson": rec.to_json(hit.variables)}))
             for request in requests:
                 name, value = rec.event_to_record(request)
-                outbox.send("executor", request.execution_id, self.codec.encode(name, value))
+                # the root of its trace, linked to the upstream execution's span
+                with execution_root(request.execution_id, "scheduler Flow",
+                                    attributes=request_attributes(request),
+                                    linked=traceparent_of(message.headers)):
+                    outbox.send("executor", request.execution_id, self.codec.encode(name, value))
                 log.info("flow trigger fired", executionId=request.execution_id,
                          flow=f"{request.namespace}.{request.flow_id}", upstream=execution_id)
                 self._observe_lateness(view.state.histories[index].date)

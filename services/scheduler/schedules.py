@@ -31,6 +31,8 @@ from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.kafka.restore import read_partition_to_end
 from ostinato.logging import get_logger
+from ostinato.tracing import execution_root
+from ostinato.tracing.attributes import request_attributes
 from ostinato.management import start_service_thread
 from ostinato.metrics.service import ServiceMetrics
 from ostinato.store.triggers import TriggerStore
@@ -148,7 +150,10 @@ class ScheduleTicker:
                       trigger=trigger.id, date=moment.isoformat(), reason=str(error))
             return False
         name, value = rec.event_to_record(request)
-        outbox.send("executor", request.execution_id, self.codec.encode(name, value))
+        # the root span of the execution's trace (ostinato/tracing); the request carries it
+        with execution_root(request.execution_id, "scheduler Schedule",
+                            attributes=request_attributes(request, trigger.id)):
+            outbox.send("executor", request.execution_id, self.codec.encode(name, value))
         if self.metrics is not None:  # how late this occurrence fires
             self.metrics.scheduler_lateness_seconds.labels(trigger="Schedule").observe(
                 max((now - moment).total_seconds(), 0.0))

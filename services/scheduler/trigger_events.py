@@ -28,6 +28,8 @@ from ostinato.kafka.messages import Received
 from ostinato.kafka.outbox import Outbox
 from ostinato.kafka.producer import ConfirmingProducer
 from ostinato.logging import get_logger
+from ostinato.tracing import execution_root, traceparent_of
+from ostinato.tracing.attributes import request_attributes
 from ostinato.metrics.lag import GroupConsumer
 from ostinato.wire import records as rec
 from ostinato.wire.codec import Codec, MalformedRecord
@@ -67,7 +69,11 @@ class TriggerEventConsumer:
             log.error("trigger event rejected", key=message.key, offset=message.offset, reason=str(error))
             return
         name, record = rec.event_to_record(request)
-        outbox.send("executor", request.execution_id, self.codec.encode(name, record))
+        # the root of the execution's trace; the event's own traceparent (its publisher's) linked
+        with execution_root(request.execution_id, "scheduler TriggerEvent",
+                            attributes=request_attributes(request),
+                            linked=traceparent_of(message.headers)):
+            outbox.send("executor", request.execution_id, self.codec.encode(name, record))
         log.info("execution requested", executionId=request.execution_id,
                  flow=f"{request.namespace}.{request.flow_id}")
 
