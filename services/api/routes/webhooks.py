@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from ostinato.flow.inputs import type_inputs
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
+from ostinato.tracing.attributes import request_attributes
+from ostinato.tracing.http import request_span
 from ostinato.triggers.webhook import WebhookAnswer, webhook_request
 from ostinato.services.api.context import Api, tenant_id_of
 from ostinato.services.api.errors import ApiError
@@ -44,6 +46,10 @@ def _multi(items: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+#: the webhook route, as traces name its span
+WEBHOOK_ROUTE = "/api/v1/{tenant}/executions/webhook/{namespace}/{flowId}/{key}"
+
+
 @router.api_route("/executions/webhook/{namespace}/{flow_id}/{key}", methods=["GET", "POST", "PUT"],
                   summary="Start an execution through a flow's Webhook trigger")
 async def webhook(request: Request, namespace: str, flow_id: str, key: str,
@@ -75,7 +81,12 @@ async def webhook(request: Request, namespace: str, flow_id: str, key: str,
     over = inputs_over_budget(answer.request.inputs or {}, api.settings)
     if over is not None:
         raise over
-    await api.send_event(answer.request)
+    # the root span of the execution's trace (ostinato/tracing), from the request's start
+    with request_span(execution_id, request.method, WEBHOOK_ROUTE, request.url.path, start=now,
+                      traceparent=request.headers.get("traceparent"),
+                      attributes=request_attributes(answer.request,
+                                                    (answer.request.trigger or {}).get("id"))):
+        await api.send_event(answer.request)
     request_ = answer.request
     created = Execution(id=execution_id, namespace=flow.namespace, flow_id=flow.id,
                         flow_revision=request_.flow_revision, tenant_id=flow.tenant_id,
