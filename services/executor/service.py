@@ -176,7 +176,7 @@ class ExecutorService:
                 self._one_by_one[partition] = max(self._one_by_one.get(partition, -1),
                                                   done.get(partition, offset))
             self.state.revoke({partition})
-            self.state.assign(partition)
+            self.state.assign([partition])
             self._consumer.seek(TopicPartition(topic, partition, offset))
         # the idle throttle must not resume these at a position past the seek
         self._idle.forget([TopicPartition(topic, p) for p in first])
@@ -202,8 +202,7 @@ class ExecutorService:
     # ------------------------------------------------------------------ partitions
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
-        for tp in partitions:
-            self.state.assign(tp.partition or 0)
+        self.state.assign(tp.partition or 0 for tp in partitions)
         log.info("partitions assigned", partitions=sorted(self.state.owned))
         self.ready.set()
 

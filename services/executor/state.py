@@ -7,7 +7,7 @@ changelog (from the offset the store last applied) before its events are process
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from ostinato.execution.model import Execution
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters
 from ostinato.kafka.producer import ConfirmingProducer
-from ostinato.kafka.restore import read_partition_to_end
+from ostinato.kafka.restore import read_partitions_to_end
 from ostinato.logging import get_logger
 from ostinato.store.executions import ExecutionStore, StoreBatch
 from ostinato.wire import records as rec
@@ -82,12 +82,15 @@ class ExecutorState:
         self._dead_letters: DeadLetters | None = None
 
     # ---- partitions
-    def assign(self, partition: int) -> None:
-        """Restore a partition from the changelog, then take its pending timers."""
-        self._restore(partition)
-        self.owned.add(partition)
-        for fire_at, execution_id, timer_id in self.store.timers(partition):
-            heapq.heappush(self._timers, (instant(fire_at), partition, execution_id, timer_id))
+    def assign(self, partitions: Iterable[int]) -> None:
+        """Restore partitions from the changelog (all through one consumer), then take their
+        pending timers."""
+        partitions = sorted(set(partitions) - self.owned)
+        self._restore(partitions)
+        for partition in partitions:
+            self.owned.add(partition)
+            for fire_at, execution_id, timer_id in self.store.timers(partition):
+                heapq.heappush(self._timers, (instant(fire_at), partition, execution_id, timer_id))
 
     def revoke(self, partitions: set[int]) -> None:
         self.owned -= partitions
@@ -95,14 +98,14 @@ class ExecutorState:
         self._timers = [t for t in self._timers if t[1] not in partitions]
         heapq.heapify(self._timers)
 
-    def _restore(self, partition: int) -> None:
-        start = (self.store.changelog_offset(partition) or -1) + 1
-        batch = StoreBatch()
-        count = 0
+    def _restore(self, partitions: list[int]) -> None:
+        starts = {p: (self.store.changelog_offset(p) or -1) + 1 for p in partitions}
+        batches = {p: StoreBatch() for p in partitions}
+        counts = dict.fromkeys(partitions, 0)
 
-        def apply(key: str, value: bytes | None, offset: int) -> None:
-            nonlocal count
-            count += 1
+        def apply(partition: int, key: str, value: bytes | None, offset: int) -> None:
+            counts[partition] += 1
+            batch = batches[partition]
             batch.offsets[partition] = offset  # first: a refused record is passed too
             execution_id, _, run_id = key.partition("/")
             if run_id.endswith(rec.VALUES_SUFFIX):
@@ -120,10 +123,12 @@ class ExecutorState:
             else:
                 batch.put(store_key, value)
 
-        read_partition_to_end(self.kafka, "executor-changelog", partition, start, apply,
-                              dead_letters=self._restore_dead_letters())
-        self.store.write(batch)
-        log.info("partition restored", partition=partition, records=count, from_offset=start)
+        read_partitions_to_end(self.kafka, "executor-changelog", starts, apply,
+                               dead_letters=self._restore_dead_letters())
+        for partition in partitions:
+            self.store.write(batches[partition])
+            log.info("partition restored", partition=partition, records=counts[partition],
+                     from_offset=starts[partition])
 
     def _check(self, value: bytes | None, expected: str) -> None:
         """Raise MalformedRecord for a changelog value that is not a `expected` record (the
