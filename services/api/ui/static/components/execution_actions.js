@@ -1,0 +1,111 @@
+// The buttons of an execution page: kill (not finished), resume (PAUSED, with the Pause
+// tasks' `onResume` inputs as a form), restart (FAILED or KILLED), replay (finished; from
+// the task run selected in the Gantt chart, if any).
+import { api, el, showError } from '../api.js';
+import { RESTARTABLE_STATES, isTerminal } from './states.js';
+
+/** `getFlow()` → the flow the execution runs (a promise); `selectedRun()` → the selected
+ *  task run or null; `onRestarted()` once a restart was accepted. */
+export function createActions({ executionId, getFlow, selectedRun, onRestarted }) {
+  const path = `/executions/${encodeURIComponent(executionId)}`;
+  const resumeBox = el('div', { class: 'resume-box', dataset: { testid: 'resume-form' }, hidden: true });
+  let execution = null;
+  const run = (f) => async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    try { await f(); showError(null); } catch (error) { showError(error); } finally { button.disabled = false; }
+  };
+  const kill = el('button', { dataset: { testid: 'action-kill' } }, 'Kill');
+  const resume = el('button', { dataset: { testid: 'action-resume' } }, 'Resume…');
+  const restart = el('button', { dataset: { testid: 'action-restart' } }, 'Restart');
+  const replay = el('button', { dataset: { testid: 'action-replay' } }, 'Replay');
+  kill.addEventListener('click', run(() => api(`${path}/kill`, { method: 'DELETE' })));
+  restart.addEventListener('click', run(async () => {
+    await api(`${path}/restart`, { method: 'POST' });
+    onRestarted();
+  }));
+  replay.addEventListener('click', run(async () => {
+    const from = selectedRun();
+    const query = from ? `?taskRunId=${encodeURIComponent(from.id)}` : '';
+    const replayed = await api(`${path}/replay${query}`, { method: 'POST' });
+    location.hash = `#/executions/${encodeURIComponent(replayed.id)}`;
+  }));
+  resume.addEventListener('click', run(async () => {
+    if (!resumeBox.hidden) { resumeBox.hidden = true; return; }
+    const inputs = onResumeInputs(await getFlow(), execution);
+    resumeBox.replaceChildren(el('strong', {}, 'Resume the execution'));
+    await buildForm(resumeBox, inputs, async (body) => {
+      await api(`${path}/resume`, { method: 'POST', body });
+      resumeBox.hidden = true;
+    });
+    resumeBox.hidden = false;
+  }));
+
+  function update(current) {
+    execution = current;
+    const state = current.state.current;
+    kill.hidden = isTerminal(state) || state === 'KILLING';
+    resume.hidden = state !== 'PAUSED';
+    if (resume.hidden) resumeBox.hidden = true;
+    restart.hidden = !RESTARTABLE_STATES.has(state);
+    replay.hidden = !isTerminal(state);
+  }
+
+  function selectionChanged(taskRun) {
+    replay.textContent = taskRun ? `Replay from ${taskRun.taskId}` : 'Replay';
+  }
+
+  return { buttons: el('div', { class: 'actions' }, kill, resume, restart, replay), resumeBox,
+           update, selectionChanged };
+}
+
+/** The `onResume` declarations of the tasks whose runs are PAUSED. */
+export function onResumeInputs(flow, execution) {
+  const paused = new Set((execution.taskRunList || [])
+    .filter((run) => run.state.current === 'PAUSED').map((run) => run.taskId));
+  const found = [];
+  const walk = (node) => {
+    if (Array.isArray(node)) { node.forEach(walk); return; }
+    if (!node || typeof node !== 'object') return;
+    if (typeof node.type === 'string' && paused.has(node.id) && Array.isArray(node.onResume)) {
+      found.push(...node.onResume);
+    }
+    Object.values(node).forEach(walk);
+  };
+  walk(flow);
+  return found;
+}
+
+/** The shell's inputs form builder when there is one, else a plain form of our own;
+ *  `submit(FormData)` posts it. */
+async function buildForm(box, inputs, submit) {
+  let builder = null;
+  try {
+    ({ buildInputsForm: builder } = await import('./inputs_form.js'));
+  } catch { /* the run form's builder is not there: a plain form */ }
+  if (builder) {
+    builder(box, inputs, { onSubmit: submit, submitLabel: 'Resume' });
+    return;
+  }
+  plainForm(box, inputs, submit);
+}
+
+function plainForm(box, inputs, submit) {
+  const fields = inputs.map((input) => {
+    const type = String(input.type || 'STRING').toUpperCase();
+    const attrs = { name: input.id, dataset: { testid: `resume-input-${input.id}` } };
+    let field;
+    if (type === 'BOOLEAN') field = el('input', { ...attrs, type: 'checkbox', value: 'true' });
+    else if (type === 'FILE') field = el('input', { ...attrs, type: 'file' });
+    else if (type === 'INT' || type === 'FLOAT') field = el('input', { ...attrs, type: 'number', step: type === 'INT' ? '1' : 'any' });
+    else field = el('input', { ...attrs, value: input.defaults ?? '' });
+    return el('label', { class: 'field' }, `${input.id}${input.required === false ? '' : ' *'}`, field,
+      input.description ? el('small', { class: 'muted' }, input.description) : null);
+  });
+  const form = el('form', {}, fields, el('button', { type: 'submit', dataset: { testid: 'resume-submit' } }, 'Resume'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try { await submit(new FormData(form)); showError(null); } catch (error) { showError(error); }
+  });
+  box.append(form);
+}

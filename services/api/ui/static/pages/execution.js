@@ -1,0 +1,234 @@
+// #/executions/{id}: follows the execution live (server-sent events) with its header and
+// actions, and tabs: Gantt chart, topology with each task's state, logs (streaming),
+// outputs, inputs. Updates are batched: whatever came since the last animation frame is
+// applied once, with the latest execution only.
+import { ApiError, api, el, fmtDate, fmtDuration, follow } from '../api.js';
+import { createActions } from '../components/execution_actions.js';
+import { createGantt } from '../components/gantt.js';
+import { createLogs } from '../components/logs.js';
+import { createOutputs, renderInputs } from '../components/outputs.js';
+import { combinedState, isTerminal, setBadge, stateBadge, useExecutionStyles } from '../components/states.js';
+
+const TABS = ['gantt', 'topology', 'logs', 'outputs', 'inputs'];
+const TAB_NAMES = { gantt: 'Gantt', topology: 'Topology', logs: 'Logs', outputs: 'Outputs', inputs: 'Inputs' };
+const TOPOLOGY_EVERY_MS = 1000;
+
+export async function render(root, params, query) {
+  useExecutionStyles();
+  const id = params.id;
+  const page = new ExecutionPage(root, id, TABS.includes(query.get('tab')) ? query.get('tab') : 'gantt',
+    { level: query.get('level') || 'TRACE', taskId: query.get('task') || '' });
+  await page.start();
+  return () => page.close();
+}
+
+class ExecutionPage {
+  constructor(root, id, tab, logFilter) {
+    this.id = id;
+    this.tab = tab;
+    this.execution = null;
+    this.pending = null;
+    this.frame = 0;
+    this.selected = null;
+    this.closers = [];
+    this.flow = null;
+    this.topologyAt = 0;
+    this.topologyKey = '';
+    this.header = this.buildHeader();
+    this.actions = createActions({ executionId: id, getFlow: () => this.getFlow(),
+                                   selectedRun: () => this.selected, onRestarted: () => this.followAgain() });
+    this.header.node.append(this.actions.buttons);
+    this.panels = Object.fromEntries(TABS.map((name) => [name, el('div', {
+      class: 'exec-panel', dataset: { testid: `panel-${name}` }, hidden: name !== tab })]));
+    this.tabButtons = TABS.map((name) => el('button', {
+      class: name === tab ? 'active' : null, dataset: { testid: `tab-${name}` },
+      onclick: () => this.showTab(name) }, TAB_NAMES[name]));
+    root.append(this.header.node, this.actions.resumeBox, el('div', { class: 'exec-tabs' }, this.tabButtons),
+      ...Object.values(this.panels));
+    this.gantt = createGantt(this.panels.gantt, { onSelect: (run) => this.select(run) });
+    this.logs = createLogs(this.panels.logs, {
+      download: `/api/v1/main/logs/${encodeURIComponent(id)}/download`, ...logFilter,
+      onFilter: (filter) => this.rememberQuery({ level: filter.level === 'TRACE' ? '' : filter.level,
+                                                 task: filter.taskId }) });
+    this.outputs = createOutputs(this.panels.outputs);
+  }
+
+  /** Waits for the first state of the execution (a 404 is thrown to the shell). */
+  async start() {
+    const first = new Promise((resolve) => { this.firstSeen = resolve; });
+    this.followExecution();
+    this.followLogs();
+    this.ticker = setInterval(() => this.tick(), 1000);
+    const seen = await Promise.race([first, new Promise((r) => setTimeout(() => r(false), 15000))]);
+    if (!seen) {
+      const execution = await api(`/executions/${encodeURIComponent(this.id)}`); // throws the 404
+      this.receive(execution);
+    }
+  }
+
+  close() {
+    this.closed = true;
+    clearInterval(this.ticker);
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.closers.forEach((close) => close());
+    this.gantt.destroy();
+    this.logs.destroy();
+  }
+
+  followExecution() {
+    let ended = false;
+    const close = follow(`/executions/${encodeURIComponent(this.id)}/follow`, (data, eventId) => {
+      if (eventId === 'end') ended = true;
+      if (data && typeof data === 'object') this.receive(data);
+    }, { onEnd: () => {
+      if (this.closed) return;
+      if (!ended && !this.execution) { this.firstSeen(false); return; } // not found: start() says why
+      // the stream broke before the end (the API restarted): follow again
+      if (!ended) setTimeout(() => !this.closed && this.followExecution(), 1000);
+    } });
+    this.closers.push(close);
+  }
+
+  /** Reads the logs from their start (again, after a restart), each line once. */
+  followLogs() {
+    if (this.closeLogs) this.closeLogs();
+    this.logs.clear();
+    this.closeLogs = follow(`/logs/${encodeURIComponent(this.id)}/follow`, (entry) => {
+      if (entry && typeof entry === 'object') this.logs.add([entry]);
+    });
+    this.closers.push(() => this.closeLogs());
+  }
+
+  followAgain() {
+    this.followExecution();
+    this.followLogs();
+  }
+
+  receive(execution) {
+    this.pending = execution;
+    if (this.firstSeen) this.firstSeen(true);
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.applyPending());
+  }
+
+  applyPending() {
+    this.frame = 0;
+    const execution = this.pending;
+    this.pending = null;
+    if (!execution || this.closed) return;
+    this.execution = execution;
+    this.header.update(execution);
+    this.actions.update(execution);
+    this.gantt.update(execution);
+    this.logs.knowTasks(new Set((execution.taskRunList || []).map((run) => run.taskId)));
+    this.refreshTab(false);
+  }
+
+  tick() {
+    if (!this.execution || isTerminal(this.execution.state.current)) return;
+    this.header.update(this.execution);
+    this.gantt.update(this.execution); // the time scale moves on while it runs
+  }
+
+  select(run) {
+    this.selected = run;
+    this.actions.selectionChanged(run);
+    if (this.tab === 'outputs') this.refreshTab(true);
+  }
+
+  showTab(name) {
+    this.tab = name;
+    for (const tab of TABS) this.panels[tab].hidden = tab !== name;
+    this.tabButtons.forEach((button, i) => button.classList.toggle('active', TABS[i] === name));
+    this.rememberQuery({ tab: name === 'gantt' ? '' : name });
+    this.refreshTab(true);
+  }
+
+  /** Keeps the tab and the log filters in the address without a new render of the page. */
+  rememberQuery(changes) {
+    const [path, search] = location.hash.split('?');
+    const query = new URLSearchParams(search || '');
+    for (const [key, value] of Object.entries(changes)) {
+      if (value) query.set(key, value); else query.delete(key);
+    }
+    const text = query.toString();
+    history.replaceState(null, '', `${path}${text ? `?${text}` : ''}`);
+  }
+
+  refreshTab(now) {
+    const execution = this.execution;
+    if (!execution) return;
+    if (this.tab === 'outputs') this.outputs.update(execution, this.selected ? this.selected.id : null);
+    else if (this.tab === 'inputs') renderInputs(this.panels.inputs, execution);
+    else if (this.tab === 'topology') this.refreshTopology(now);
+  }
+
+  async getFlow() {
+    if (!this.flow) this.flow = api(`/executions/${encodeURIComponent(this.id)}/flow`);
+    return this.flow;
+  }
+
+  /** The topology with each task's state, redrawn at most once a second when a state changed. */
+  async refreshTopology(now) {
+    const states = taskStates(this.execution);
+    const key = JSON.stringify(states);
+    if (key === this.topologyKey || (!now && Date.now() - this.topologyAt < TOPOLOGY_EVERY_MS)) return;
+    this.topologyKey = key;
+    this.topologyAt = Date.now();
+    const panel = this.panels.topology;
+    try {
+      const [{ renderTopology }, flow] = await Promise.all([import('../components/topology.js'), this.getFlow()]);
+      if (this.closed || this.topologyKey !== key) return;
+      panel.replaceChildren();
+      renderTopology(panel, flow, states);
+    } catch (error) {
+      this.topologyKey = '';
+      panel.replaceChildren(el('p', { class: 'muted' }, error instanceof ApiError
+        ? error.messages.join(' ') : `The topology is not available: ${error.message}`));
+    }
+  }
+
+  buildHeader() {
+    const badge = stateBadge('', 'execution-state');
+    const title = el('h1', { dataset: { testid: 'execution-id' } }, this.id);
+    const flow = el('span');
+    const dates = el('span', { class: 'muted' });
+    const duration = el('span', { dataset: { testid: 'execution-duration' } });
+    const labels = el('span', { dataset: { testid: 'execution-labels' } });
+    const node = el('div', { class: 'exec-header' }, title, badge, flow, dates, duration, labels);
+    let shownFlow = '';
+    const update = (execution) => {
+      setBadge(badge, execution.state.current);
+      const flowKey = `${execution.namespace}/${execution.flowId}/${execution.flowRevision}`;
+      if (flowKey !== shownFlow) {
+        shownFlow = flowKey;
+        flow.replaceChildren(...[
+          el('a', { href: `#/flows?namespace=${encodeURIComponent(execution.namespace)}`, dataset: { testid: 'execution-namespace' } },
+            execution.namespace), ' / ',
+          el('a', { href: `#/flows/${encodeURIComponent(execution.namespace)}/${encodeURIComponent(execution.flowId)}`,
+                    dataset: { testid: 'execution-flow' } }, execution.flowId),
+          el('span', { class: 'muted' }, ` rev ${execution.flowRevision}`),
+          execution.originalId && execution.originalId !== execution.id ? el('span', { class: 'muted' }, ' · replay of ',
+            el('a', { href: `#/executions/${encodeURIComponent(execution.originalId)}` }, execution.originalId)) : null,
+        ].filter(Boolean));
+        labels.replaceChildren(...(execution.labels || []).map((l) => el('span', { class: 'label-chip' }, `${l.key}:${l.value}`)));
+      }
+      const start = Date.parse(execution.state.startDate);
+      const ended = isTerminal(execution.state.current) && execution.state.endDate;
+      const end = ended ? Date.parse(execution.state.endDate) : Date.now();
+      dates.textContent = `started ${fmtDate(execution.state.startDate)}${ended ? `, ended ${fmtDate(execution.state.endDate)}` : ''}`;
+      duration.textContent = Number.isNaN(start) ? '' : fmtDuration(Math.max(end - start, 0) / 1000);
+    };
+    return { node, update };
+  }
+}
+
+/** `{taskId: state}` for the topology: the runs of one task combined. */
+export function taskStates(execution) {
+  const byTask = new Map();
+  for (const run of execution.taskRunList || []) {
+    if (!byTask.has(run.taskId)) byTask.set(run.taskId, []);
+    byTask.get(run.taskId).push(run.state.current);
+  }
+  return Object.fromEntries([...byTask].map(([taskId, states]) => [taskId, combinedState(states)]));
+}
+
