@@ -137,7 +137,10 @@ def registry_settings(kwargs: dict[str, Any]) -> Any:
     prefix = kwargs.pop("registry_topic_prefix", None) or "ostinato."
     given = {key.removeprefix("schema_registry_"): kwargs.pop(key)
              for key in [k for k in kwargs if k.startswith("schema_registry_")]}
-    url, extra = given.pop("url", None), _key_values(given.pop("config", ()), "--schema-registry-config")
+    url = given.pop("url", None)
+    # the client wants numbers for timeout, max.retries, cache.capacity ...
+    extra = {key: _number_or_text(value) for key, value in
+             _key_values(given.pop("config", ()), "--schema-registry-config").items()}
     auto_register, strategy = given.pop("auto_register", True), given.pop("subject_strategy", "topic")
     if not url:
         named = [f"--schema-registry-{k.replace('_', '-')}" for k, v in given.items() if v]
@@ -151,6 +154,15 @@ def registry_settings(kwargs: dict[str, Any]) -> Any:
                                 extra=extra, **given)
     except RegistryConfigError as error:
         raise click.UsageError(str(error)) from error
+
+
+def _number_or_text(value: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 def _key_values(items: tuple[str, ...], option: str) -> dict[str, str]:

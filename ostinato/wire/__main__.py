@@ -1,4 +1,5 @@
-"""python -m ostinato.wire check|freeze [schemas-dir]: see ostinato.wire.schemas."""
+"""python -m ostinato.wire check|freeze [schemas-dir]: see ostinato.wire.schemas;
+subjects|register [registry options]: see ostinato.wire.registry_cli."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from ostinato.wire.schemas import default_schemas_dir, freeze, unreleased
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("subjects", "register"):
+        from ostinato.wire.registry_cli import main as registry_main
+
+        registry_main.main(args, prog_name="python -m ostinato.wire")  # exits
     if not args or args[0] not in ("check", "freeze"):
         print(_schemas.__doc__)
         return 2

@@ -115,7 +115,7 @@ def test_cli_options_and_environment_build_the_settings(tls: dict[str, Path]) ->
     assert result.exit_code == 0, result.output
     expected = RegistrySettings(URL, username="key", password="secret", ca_location=str(tls["cert"]),
                                 auto_register=False, subject_strategy="topic_record",
-                                topic_prefix="prod.", extra={"timeout": "5"})
+                                topic_prefix="prod.", extra={"timeout": 5})
     assert result.output.strip() == repr(expected)
     result = run(OSTINATO_SCHEMA_REGISTRY_URL=URL, OSTINATO_SCHEMA_REGISTRY_AUTO_REGISTER="false",
                  OSTINATO_SCHEMA_REGISTRY_BEARER_TOKEN="tok")
@@ -134,3 +134,29 @@ def test_cli_refuses_registry_settings_without_url_or_that_conflict() -> None:
     assert result.exit_code == 2 and "topicname" in result.output
     result = run("--schema-registry-url", URL, "--schema-registry-config", "timeout")
     assert result.exit_code == 2 and "`timeout` is not KEY=VALUE" in result.output
+
+
+# ---------------------------------------------------------------- python -m ostinato.wire
+
+def test_subjects_and_register_commands() -> None:
+    from ostinato.wire.registry_cli import main
+
+    listed = CliRunner().invoke(main, ["subjects", "--topic-prefix", "prod."])
+    assert listed.exit_code == 0, listed.output
+    lines = [line.split("\t") for line in listed.output.splitlines()]
+    assert ["prod.execution-results-value", "io.ostinato.v1.Execution"] in lines
+    assert ["prod.executions-io.ostinato.v1.Execution", "io.ostinato.v1.Execution"] in lines
+    registered = CliRunner().invoke(main, ["register", "--topic-prefix", "prod.",
+                                           "--schema-registry-url", "mock://register-test",
+                                           "--no-schema-registry-auto-register"])
+    assert registered.exit_code == 0, registered.output
+    ids = [line.split("\t") for line in registered.output.splitlines()]
+    assert [subject for subject, _ in ids] == [subject for subject, _ in lines]
+    assert all(int(schema_id) > 0 for _, schema_id in ids)
+    failed = CliRunner().invoke(main, ["register", "--schema-registry-url", "http://127.0.0.1:9",
+                                       "--schema-registry-config", "timeout=1",
+                                       "--schema-registry-config", "max.retries=0"])
+    assert failed.exit_code == 1
+    assert "http://127.0.0.1:9 failed registering the schema of AdmissionState" in failed.output
+    missing = CliRunner().invoke(main, ["register"])
+    assert missing.exit_code == 2 and "--schema-registry-url" in missing.output
