@@ -1,6 +1,6 @@
-"""End to end on S3: the services (executor, worker, scheduler, API) with their internal storage in
-a bucket of a real S3 API server (moto, tests/storage/conftest.py), chosen only through
-OSTINATO_STORAGE. A FILE input uploaded over the API, a namespace file, a script's input
+"""End to end on S3: the services (executor, worker, scheduler, API) with their internal
+storage in a bucket of a real S3 API server (moto, tests/storage/conftest.py), chosen only
+through OSTINATO_STORAGE. A FILE input uploaded over the API, a namespace file, a script's input
 and output files and a Write task's file all go to the bucket, are read back over the
 API's download routes, and go away with the execution."""
 
@@ -46,12 +46,14 @@ tasks:
 
 
 @pytest.fixture(scope="module")
-def s3_api(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiServer, str]]:
+def s3_api(s3_server: S3Server,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiServer, str]]:
     """The services on the embedded broker, their storage `s3://bucket/<prefix>`; yields
     the API and the prefix."""
     prefix = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {**s3_server.env(), "OSTINATO_STORAGE": f"s3://{s3_server.bucket}/{prefix}"}
-    stack = LocalStack(data_dir=tmp_path_factory.mktemp("s3stack"), services=("executor", "worker", "scheduler", "api"),
+    stack = LocalStack(data_dir=tmp_path_factory.mktemp("s3stack"),
+                       services=("executor", "worker", "scheduler", "api"),
                        api_port=free_port(), flow_wait=3.0, env=env)
     stack.start()
     try:
@@ -104,7 +106,8 @@ def test_files_of_an_execution_live_in_the_bucket(s3_api: tuple[ApiServer, str],
                what="the execution's objects deleted with it", timeout=30)
 
 
-def test_a_namespace_file_downloads_and_moves_on_s3(s3_api: tuple[ApiServer, str], s3_server: S3Server) -> None:
+def test_a_namespace_file_downloads_and_moves_on_s3(s3_api: tuple[ApiServer, str],
+                                                     s3_server: S3Server) -> None:
     api, prefix = s3_api
     files = api.url(f"/namespaces/{NAMESPACE}/files")
     assert api.http.post(files, params={"path": "/m/one.txt"},
