@@ -19,7 +19,8 @@ from tests.k8s.objects import (
     workloads,
 )
 from tests.k8s.validation import (
-    K8S, OVERLAYS, Doc, InvalidManifest, containers, crd_kinds, kubectl, render, validate,
+    K8S, KUBERNETES_VERSIONS, OVERLAYS, Doc, InvalidManifest, containers, crd_kinds, kubectl,
+    render, validate,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -271,3 +272,28 @@ def test_local_storage_is_a_shared_volume(rendered: dict[str, list[Doc]]) -> Non
         mounts = {m["mountPath"]: m["name"] for m in the_container(workloads(docs)[name])["volumeMounts"]}
         assert volumes[mounts["/storage"]]["persistentVolumeClaim"]["claimName"] == "ostinato-storage"
     assert all(w["spec"]["replicas"] == 1 for w in workloads(docs).values())
+
+
+def test_dockerfile() -> None:
+    """What the manifests rely on: the entrypoint, uid 10001 and the script user."""
+    text = (K8S / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["ostinato"]' in text
+    assert "USER 10001" in text
+    assert "OSTINATO_SCHEMAS_DIR" not in text  # the wheel carries the schemas
+
+
+def test_readme_documents_every_setting_and_version(rendered: dict[str, list[Doc]]) -> None:
+    """Every variable a manifest sets is in deploy/k8s/README.md's settings, and the README
+    names the Kubernetes versions the manifests are validated against."""
+    readme = (K8S / "README.md").read_text()
+    names: set[str] = set()
+    for docs in rendered.values():
+        names |= configmap(docs).keys()
+        for workload in workloads(docs).values():
+            names |= {e["name"] for c in containers(workload) for e in c.get("env", [])}
+    missing = sorted(n for n in names if f"`{n}`" not in readme)
+    assert not missing, f"not in deploy/k8s/README.md: {missing}"
+    for version in KUBERNETES_VERSIONS:
+        assert version in readme
+    for overlay in OVERLAY_NAMES:
+        assert f"deploy/k8s/overlays/{overlay}" in readme
