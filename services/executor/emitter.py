@@ -113,12 +113,13 @@ class Emitter:
         for effect in effects:
             self._stage_effect(effect, execution, event, staged)
         self._stage_update(execution, header_record, run_records, was_finished, staged)
-        self._write(partition, execution, header, staged, sink, batch)
+        self._write(partition, execution, header, staged, sink, batch, decision.changed)
 
     def _write(self, partition: int, execution: Execution, header: bytes, staged: Staged,
-               sink: Sink, batch: StoreBatch) -> None:
+               sink: Sink, batch: StoreBatch, changed: list[str]) -> None:
         live = self.state.track(partition, execution, header)
         live.header = header
+        live.context.note(execution, changed)
         live.sizes.update(staged.sizes)
         live.values_written.update(staged.values_written)
         for topic, key, value, target in staged.records:

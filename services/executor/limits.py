@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from collections.abc import Iterable
 from typing import Any
 
 from ostinato.decider import events as ev
@@ -45,30 +46,62 @@ def _json_size(value: Any) -> int:
 
 
 class ContextMeter:
-    """Measures an execution's context, encoding each task run's outputs once: a run whose
-    outputs object is the one measured last time is not encoded again, so the cost per
-    result is a walk over the runs, not a serialisation of the execution."""
+    """Measures an execution's context at a cost that does not grow with its task runs: the
+    outputs' total is kept up to date from the runs each decision changed (`note`), each
+    run's outputs encoded once per new outputs object; the whole execution is walked only
+    the first time (a live entry created or restored) or when runs disappeared."""
 
     def __init__(self) -> None:
         self._runs: dict[str, tuple[Any, int]] = {}
-        self._inputs: tuple[Any, int] = (None, 0)
+        self._outputs_total = 0
+        self._primed = False
+        self._parts: dict[str, tuple[Any, int]] = {}
 
     def measure(self, execution: Execution, *, excluding: str | None = None) -> ContextSize:
         """The context of `execution`, leaving out the outputs of task run `excluding` (the
         run whose new outputs are being weighed: they replace its old ones)."""
-        if self._inputs[0] is not execution.inputs:
-            self._inputs = (execution.inputs, _json_size(execution.inputs))
-        base = (self._inputs[1] + _json_size(execution.trigger) + _json_size(execution.labels)
-                + _json_size(execution.outputs))
-        outputs = 0
-        for run in execution.task_run_list:
-            if run.id == excluding or not run.outputs:
-                continue
-            known = self._runs.get(run.id)
-            if known is None or known[0] is not run.outputs:
-                known = self._runs[run.id] = (run.outputs, _json_size(run.outputs))
-            outputs += known[1]
+        if not self._primed:
+            self._prime(execution)
+        base = sum(self._part(name, value) for name, value in (
+            ("inputs", execution.inputs), ("trigger", execution.trigger),
+            ("labels", execution.labels), ("outputs", execution.outputs)))
+        outputs = self._outputs_total
+        if excluding is not None and excluding in self._runs:
+            outputs -= self._runs[excluding][1]
         return ContextSize(base, outputs)
+
+    def note(self, execution: Execution, changed: Iterable[str]) -> None:
+        """The task runs `changed` by a decision may have new outputs: re-weigh them."""
+        if not self._primed:
+            return  # the first measure walks everything
+        if len(execution.task_run_list) < len(self._runs):
+            self._primed = False  # runs were removed: walk again at the next measure
+            return
+        for run_id in changed:
+            run = execution.find(run_id)
+            self._weigh(run_id, run.outputs if run is not None else None)
+
+    def _prime(self, execution: Execution) -> None:
+        self._runs.clear()
+        self._outputs_total = 0
+        for run in execution.task_run_list:
+            self._weigh(run.id, run.outputs)
+        self._primed = True
+
+    def _weigh(self, run_id: str, outputs: Any) -> None:
+        known = self._runs.get(run_id)
+        if known is not None and known[0] is outputs:
+            return
+        size = _json_size(outputs) if outputs else 0
+        self._outputs_total += size - (known[1] if known is not None else 0)
+        self._runs[run_id] = (outputs, size)
+
+    def _part(self, name: str, value: Any) -> int:
+        """The JSON size of one part of the base, encoded again only when it changed."""
+        known = self._parts.get(name)
+        if known is None or known[0] is not value:
+            known = self._parts[name] = (value, _json_size(value))
+        return known[1]
 
 
 def context_overflow(event: ev.WorkerTaskResult, context: ContextSize, limit: int) -> str | None:

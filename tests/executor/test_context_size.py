@@ -43,3 +43,40 @@ def test_the_run_being_weighed_is_left_out_and_the_message_names_the_parts() -> 
     assert f"are {added} bytes" in message and "over the context limit of 1500 bytes" in message
     assert f"inputs, trigger and labels: {size.base} bytes" in message
     assert context_overflow(result, size, 10_000) is None
+
+
+class CountingRuns(list[TaskRun]):
+    """A task-run list that counts the walks over it."""
+
+    walks = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        CountingRuns.walks += 1
+        return super().__iter__()
+
+
+def test_after_the_first_measure_only_the_changed_runs_are_weighed() -> None:
+    execution = execution_of(0, "")
+    for run in execution_of(2_000, "ok").task_run_list:
+        execution.add(run)  # indexed by id, as the decider adds them
+    execution.task_run_list = CountingRuns(execution.task_run_list)
+    meter = ContextMeter()
+    first = meter.measure(execution)
+    walks = CountingRuns.walks
+    run = execution.run("r7")
+    run.outputs = {"value": "longer output"}
+    meter.note(execution, ["r7"])
+    second = meter.measure(execution, excluding="r9")
+    assert CountingRuns.walks == walks  # no walk over the 2,000 runs after the first
+    fresh = ContextMeter().measure(execution, excluding="r9")
+    assert second == fresh  # the same figure as a full walk
+    assert second.outputs == first.outputs - 2 * len('{"value":"ok"}') + len('{"value":"longer output"}')
+
+
+def test_removed_runs_make_the_meter_walk_again() -> None:
+    execution = execution_of(10, "ok")
+    meter = ContextMeter()
+    meter.measure(execution)
+    del execution.task_run_list[5:]
+    meter.note(execution, [])
+    assert meter.measure(execution) == ContextMeter().measure(execution)
