@@ -201,10 +201,17 @@ def storage_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def storage_location(kwargs: dict[str, Any]) -> str | Path:
-    """Where the internal storage is: --storage, else --storage-dir, else DATA_DIR/storage."""
+    """Where the internal storage is: --storage (checked now, before anything starts), else
+    --storage-dir, else DATA_DIR/storage."""
+    from ostinato.storage.locations import BadStorageLocation, check_location
+
     uri = kwargs.pop("storage_uri", None)
     directory = kwargs.pop("storage_dir", None)
     if uri:
+        try:
+            check_location(str(uri))
+        except BadStorageLocation as error:
+            raise click.BadParameter(str(error), param_hint="--storage") from None
         return str(uri)
     return Path(directory) if directory else Path(kwargs["data_dir"]) / "storage"
 

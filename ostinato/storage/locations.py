@@ -36,6 +36,21 @@ class BadStorageLocation(ValueError):
     """A storage location that names no usable storage; the message says why."""
 
 
+def check_location(location: str | Path) -> None:
+    """BadStorageLocation when `location` names no storage `open_storage` can open; a
+    cheap check (no network) for a command to make before it starts anything."""
+    if isinstance(location, Path):
+        return
+    text = location.strip()
+    scheme, separator, _ = text.partition("://")
+    if text and separator and scheme.lower() == "s3":
+        s3_bucket_and_prefix(text)
+    elif text and separator and scheme.lower() == "file":
+        _file_path(text)
+    elif not text or separator:
+        open_storage(text)  # raises: empty, or a scheme it does not know
+
+
 def open_storage(location: str | Path) -> FolderStorage:
     """The internal storage at `location` (a directory or a URI, see the module doc)."""
     if isinstance(location, Path):

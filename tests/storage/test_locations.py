@@ -78,3 +78,17 @@ def test_a_missing_bucket_is_an_error_naming_it(s3_server: S3Server,
     storage = open_storage("s3://no-such-bucket/p")
     with pytest.raises(Exception, match="no-such-bucket|NoSuchBucket"):
         storage.put("a.txt", b"x")
+
+
+def test_a_service_refuses_a_bad_storage_before_it_starts() -> None:
+    """`ostinato worker --storage gs://...` stops at once (exit 2) naming the option and
+    what is wrong, before it reaches Kafka (nothing listens on the bootstrap port here)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OSTINATO_BOOTSTRAP_SERVERS": "127.0.0.1:1", "OSTINATO_STORAGE": "s3:///x"}
+    done = subprocess.run([sys.executable, "-m", "ostinato", "worker", "--management-port", "0"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Invalid value for --storage: `s3:///x` names no bucket" in done.stderr
