@@ -51,7 +51,8 @@ def render(path: Path) -> list[Doc]:
     result = subprocess.run([exe, "kustomize", str(path)], capture_output=True, text=True,
                             timeout=120, check=False)
     if result.returncode != 0:
-        raise InvalidManifest(f"kubectl kustomize {path} failed: {result.stderr.strip()}")
+        raise InvalidManifest(f"kubectl kustomize {path} failed (the manifests need kustomize v5: "
+                              f"`kubectl version --client` shows yours): {result.stderr.strip()}")
     return [d for d in yaml.safe_load_all(result.stdout) if d is not None]
 
 
