@@ -10,8 +10,8 @@ live consumer and each partition it has assigned,
 and removes the gauge's child of a partition that is no longer assigned (revoked, lost,
 or its consumer closed). The committed offset is what another member would resume from,
 so a consumer that fetched records but has not finished them still counts them (a
-worker's waiting tasks). Without a commit yet, the consumer's position (else the start of
-the partition) stands in for it.
+worker's waiting tasks). Without a commit yet, the start of the partition stands in for it
+(the consumers start from `earliest`).
 
 The end is the larger of the broker's answer to ListOffsets and the high watermark the
 consumer's last fetch response carried: on Kafka both are exact (the first is fresher for a
@@ -77,18 +77,12 @@ class GroupConsumer(Consumer):
             if not assigned:
                 return {}
             committed = _offsets(self.committed(assigned, timeout=QUERY_TIMEOUT_SECONDS))
-            positions = _offsets(self.position(assigned))
-            return {(tp.topic, tp.partition): self._lag_of(tp, committed, positions)
-                    for tp in assigned}
+            return {(tp.topic, tp.partition): self._lag_of(tp, committed) for tp in assigned}
 
-    def _lag_of(self, tp: TopicPartition, committed: dict[tuple[str, int], int],
-                positions: dict[tuple[str, int], int]) -> int:
-        key = (tp.topic, tp.partition)
+    def _lag_of(self, tp: TopicPartition, committed: dict[tuple[str, int], int]) -> int:
         low, end = self._bounds(tp)
-        base = committed.get(key, -1)
-        if base < _VALID:
-            base = positions.get(key, -1)
-        if base < _VALID:
+        base = committed.get((tp.topic, tp.partition), -1)
+        if base < _VALID:  # no commit yet: the group starts from the beginning (`earliest`)
             base = max(low, 0)
         return max(end - base, 0)
 
