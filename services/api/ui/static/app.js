@@ -5,6 +5,7 @@ import { ApiError, el, showError } from './api.js';
 
 const ROUTES = [
   [/^\/flows$/, 'flows', []],
+  [/^\/flows\/new$/, 'flow', []],
   [/^\/flows\/([^/]+)\/([^/]+)\/run$/, 'run', ['namespace', 'id']],
   [/^\/flows\/([^/]+)\/([^/]+)$/, 'flow', ['namespace', 'id']],
   [/^\/executions$/, 'executions', []],
