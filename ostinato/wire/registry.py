@@ -228,7 +228,7 @@ class RegistryCodec(Codec):
             ids, missing = [], []
             for subject in self.settings.subjects(record, topic):
                 try:
-                    ids.append(self._register_or_find(record, subject))
+                    ids.append(self.register_or_find(record, subject))
                 except SchemaNotRegistered as error:
                     missing.append(error)
             if missing:
@@ -240,7 +240,7 @@ class RegistryCodec(Codec):
             self._names_by_id.setdefault(schema_id, record.name)
         return schema_id
 
-    def _register_or_find(self, record: RecordSchema, subject: str) -> int:
+    def register_or_find(self, record: RecordSchema, subject: str) -> int:
         from confluent_kafka.schema_registry import Schema, SchemaRegistryError
 
         schema = Schema(record.json, "AVRO")
