@@ -16,7 +16,7 @@ from ostinato.services.api.errors import install_basic_auth, install_error_handl
 from ostinato.services.api.limits import BodyLimit
 from ostinato.kv.access import KvAccess
 from ostinato.services.api.routes import bulk, control, create, executions, flows, kv, logs, webhooks
-from ostinato.services.api.routes import namespace_files, triggers
+from ostinato.services.api.routes import namespace_files, triggers, ui_executions
 from ostinato.services.api.ui import install_ui
 
 SERVICES = ("executor", "worker", "scheduler", "api")
@@ -46,7 +46,8 @@ def create_app(api: Api, heartbeats: HeartbeatView | None = None,
     # the most specific paths first: `/executions/webhook/...`, `/executions/kill/by-ids` and
     # `/executions/{id}/resume` must not read as `/executions/{namespace}/{flowId}`
     for router in (webhooks.router, bulk.router, flows.router, control.router, executions.router,
-                   create.router, logs.router, kv.router, namespace_files.router, triggers.router):
+                   create.router, logs.router, kv.router, namespace_files.router, triggers.router,
+                   ui_executions.router):
         app.include_router(router, prefix="/api/v1/{tenant}")
         app.include_router(router, prefix="/api/v1", include_in_schema=False)
     install_ui(app)  # the web UI under /ui, and /api/docs with Swagger UI's own assets

@@ -27,7 +27,7 @@ class ExecutionPage {
     this.id = id;
     this.tab = tab;
     this.execution = null;
-    this.pending = null;
+    this.latest = null;
     this.frame = 0;
     this.selected = null;
     this.closers = [];
@@ -75,14 +75,16 @@ class ExecutionPage {
     this.logs.destroy();
   }
 
+  /** The UI's follow (services/api/routes/ui_executions.py): the execution first (`full`),
+   *  then its header with only the task runs that changed (`changes`), the last one `end`. */
   followExecution() {
     let ended = false;
-    const close = follow(`/executions/${encodeURIComponent(this.id)}/follow`, (data, eventId) => {
+    const close = follow(`/ui/executions/${encodeURIComponent(this.id)}/follow`, (data, eventId) => {
       if (eventId === 'end') ended = true;
       if (data && typeof data === 'object') this.receive(data);
     }, { onEnd: () => {
       if (this.closed) return;
-      if (!ended && !this.execution) { this.firstSeen(false); return; } // not found: start() says why
+      if (!ended && !this.latest) { this.firstSeen(false); return; } // not found: start() says why
       // the stream broke before the end (the API restarted): follow again
       if (!ended) setTimeout(() => !this.closed && this.followExecution(), 1000);
     } });
@@ -104,16 +106,24 @@ class ExecutionPage {
     this.followLogs();
   }
 
-  receive(execution) {
-    this.pending = execution;
+  /** Folds an event into the latest execution; the page shows it at the next frame. */
+  receive(data) {
+    if (data.taskRunList) {
+      this.latest = data;
+    } else if (this.latest) {
+      const runs = this.latest.taskRunList;
+      const { taskRuns, taskRunCount, ...header } = data;
+      for (const [index, run] of taskRuns) runs[index] = run;
+      runs.length = taskRunCount;
+      this.latest = { ...header, taskRunList: runs };
+    }
     if (this.firstSeen) this.firstSeen(true);
     if (!this.frame) this.frame = requestAnimationFrame(() => this.applyPending());
   }
 
   applyPending() {
     this.frame = 0;
-    const execution = this.pending;
-    this.pending = null;
+    const execution = this.latest;
     if (!execution || this.closed) return;
     this.execution = execution;
     this.header.update(execution);
