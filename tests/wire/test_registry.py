@@ -197,6 +197,6 @@ def test_evolution_through_the_registry(client: Any) -> None:
     old = v1.encode("LogEntry", log_record())
     new = v2.encode("LogEntry", {**log_record(), "hostname": "node-1"})
     assert old[1:5] != new[1:5]  # two schema ids under one subject
-    assert client.get_versions("ostinato.logs-value") == [1, 2]
+    assert sorted(client.get_versions("ostinato.logs-value")) == [1, 2]  # the mock keeps a set
     assert v2.decode(old)[1] == {**log_record(), "hostname": None}  # backward
     assert v1.decode(new)[1] == log_record()  # forward: the writer schema comes from the registry
