@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ostinato.cli.api_client import ApiClient
     from ostinato.kafka.config import KafkaSettings
     from ostinato.wire.codec import Codec
+    from ostinato.wire.registry import RegistrySettings
 
 #: what `ostinato local` serves
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -130,7 +131,7 @@ def codec_of(kwargs: dict[str, Any]) -> Codec:
         raise click.ClickException(str(error)) from error
 
 
-def registry_settings(kwargs: dict[str, Any]) -> Any:
+def registry_settings(kwargs: dict[str, Any]) -> RegistrySettings | None:
     """RegistrySettings from the registry options (popped), or None without a URL."""
     from ostinato.wire.registry import RegistryConfigError, RegistrySettings
 

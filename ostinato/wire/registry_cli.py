@@ -41,7 +41,8 @@ def main() -> None:
 def subjects(kwargs: dict[str, Any]) -> None:
     """Print `subject<TAB>record` for every subject (no registry is contacted)."""
     kwargs["schema_registry_url"] = kwargs["schema_registry_url"] or "unused://"
-    settings: RegistrySettings = registry_settings(kwargs)
+    settings = registry_settings(kwargs)
+    assert settings is not None  # a URL was set just above
     schemas = SchemaSet.load()
     for name in _RECORDS:
         record = schemas.reader(name)
