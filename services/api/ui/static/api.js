@@ -47,8 +47,11 @@ export async function api(path, { method, body, json, headers } = {}) {
   return text ? parsed : null;
 }
 
+/** The full URL of an API path, on the page's origin: never with the credentials a page
+ *  opened as http://user:password@host/ui/ has in its URL (fetch refuses those). */
 export function absolute(path) {
-  return path.startsWith('/api/') || path.startsWith('/health') ? path : BASE + path;
+  const rooted = path.startsWith('/api/') || path.startsWith('/health') ? path : BASE + path;
+  return location.origin + rooted;
 }
 
 /** Follows a server-sent event stream: `onEvent(data, id)` per event (`id` is Kestra's
