@@ -160,3 +160,18 @@ def test_subjects_and_register_commands() -> None:
     assert "http://127.0.0.1:9 failed registering the schema of AdmissionState" in failed.output
     missing = CliRunner().invoke(main, ["register"])
     assert missing.exit_code == 2 and "--schema-registry-url" in missing.output
+
+
+def test_a_service_with_a_registry_it_cannot_use_stops_at_start(tmp_path: Path) -> None:
+    from ostinato.cli import main
+
+    common = ["executor", "--bootstrap-servers", "127.0.0.1:1", "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(main, [*common, "--schema-registry-url", "http://127.0.0.1:9",
+                                       "--schema-registry-config", "timeout=1",
+                                       "--schema-registry-config", "max.retries=0"])
+    assert result.exit_code == 1
+    assert "schema registry at http://127.0.0.1:9 failed registering the schema" in result.output
+    result = CliRunner().invoke(main, [*common, "--schema-registry-url", URL,
+                                       "--schema-registry-ca-location", str(tmp_path / "ca.pem")])
+    assert result.exit_code == 1
+    assert f"the CA bundle `{tmp_path / 'ca.pem'}` does not exist" in result.output
