@@ -16,8 +16,8 @@ export async function renderTriggers(container, flow) {
     container.append(backfillForm(path, trigger));
   }
   container.append(el('p', { class: 'muted small' },
-    'The next date is the cron\'s next occurrence from now (in the trigger\'s time zone); the '
-    + 'flow\'s executions show when a trigger fired.'));
+    'The next date is the cron\'s next occurrence from now (the cron is read in the trigger\'s '
+    + 'time zone; dates show in your browser\'s). The flow\'s executions show when a trigger fired.'));
 }
 
 function triggerRow(trigger) {

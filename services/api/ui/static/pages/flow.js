@@ -66,12 +66,13 @@ function renderHeader(header, page) {
     header.replaceChildren(el('h1', {}, el('a', { href: '#/flows' }, 'Flows'), ' / New flow'));
     return;
   }
-  header.replaceChildren(
+  header.replaceChildren(...[
     el('h1', {}, el('a', { href: '#/flows' }, 'Flows'), ` / ${flow.namespace} / `, el('span', { 'data-testid': 'flow-id' }, flow.id)),
     el('span', { class: 'label-chip', 'data-testid': 'flow-revision' }, `revision ${flow.revision}`),
     flow.disabled ? el('span', { class: 'badge' }, 'disabled') : null,
     el('span', { class: 'spacer' }),
-    el('a', { class: 'button primary', href: `#/flows/${path(params)}/run`, 'data-testid': 'run-flow' }, 'Run'));
+    el('a', { class: 'button primary', href: `#/flows/${path(params)}/run`, 'data-testid': 'run-flow' }, 'Run'),
+  ].filter(Boolean));
 }
 
 const TAB_RENDERERS = { editor: editorTab, topology: topologyTab, revisions: revisionsTab,
