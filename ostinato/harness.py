@@ -46,6 +46,8 @@ class Watcher:
         self.settings = settings
         self.codec = codec
         self.executions: dict[str, Execution] = {}
+        #: the parts of a large execution read so far, until its last part
+        self._parts: dict[str, Execution] = {}
         self.logs: dict[str, list[Log]] = {}
         self.gaps: list[str] = []
         self._changed = threading.Condition()
@@ -96,15 +98,23 @@ class Watcher:
             entry = rec.log_entry_from_record(record)
             self.logs.setdefault(entry.execution_id, []).append(Log(
                 entry.execution_id, entry.task_run_id, entry.task_id, entry.level, entry.message))
-        elif name == "Execution":
-            execution = rec.execution_from_record(record)
-            self.executions[execution.id] = execution
-        elif name == "ExecutionUpdate":
-            try:
-                self.executions[record["id"]] = rec.apply_execution_update(
-                    self.executions.get(record["id"]), record)
-            except ValueError as error:  # a view that missed an update: a real bug to report
-                self.gaps.append(str(error))
+        elif name in ("Execution", "ExecutionUpdate"):
+            self._fold(record, partial=name == "Execution" and rec.is_partial(record))
+
+    def _fold(self, record: dict[str, Any], *, partial: bool) -> None:
+        """Fold a whole execution, an update or one part of a large execution (kept aside
+        until its last part, which carries the header) into the view."""
+        execution_id = record["id"]
+        known = self._parts.pop(execution_id, None) or self.executions.get(execution_id)
+        try:
+            view = rec.apply_execution_update(known, record)
+        except ValueError as error:  # a view that missed an update: a real bug to report
+            self.gaps.append(str(error))
+            return
+        if partial:
+            self._parts[execution_id] = view
+        else:
+            self.executions[execution_id] = view
 
 
 class ServiceRunner:

@@ -116,7 +116,7 @@ class BusClient:
         try:
             while deadline is None or time.monotonic() < deadline:
                 for received in follower.poll(500, 0.05):
-                    if received.key != execution_id or received.value is None:
+                    if received.value is None or rec.execution_id_of_key(received.key) != execution_id:
                         continue
                     view, final = self._follow_one(received, view, on_change, on_log)
                     if final and view is not None:
@@ -129,15 +129,17 @@ class BusClient:
                     on_change: Callable[[Execution], None],
                     on_log: Callable[[rec.LogEntry], None] | None) -> tuple[Execution | None, bool]:
         """Apply one record of the followed execution; returns its view and whether it is
-        the last (a finished execution is always written whole, as an `Execution`)."""
+        the last (a finished execution is written as an `Execution`, or a large one as parts)."""
         try:
             name, record = self.codec.decode(received.value)
         except MalformedRecord:
             return view, False
         if name == "LogEntry" and on_log is not None:
             on_log(rec.log_entry_from_record(record))
-        elif name == "Execution":
-            view = rec.execution_from_record(record)
+        elif name == "Execution":  # whole, or one part of a large one
+            view = rec.apply_execution_update(view, record)
+            if rec.is_partial(record):
+                return view, False
             on_change(view)
             return view, view.finished
         elif name == "ExecutionUpdate":

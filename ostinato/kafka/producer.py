@@ -161,12 +161,12 @@ class ConfirmingProducer:
             self.raw.poll(0.05)
 
     async def send(self, topic: str, key: str | bytes | None, value: bytes | None, *,
-                   timeout: float = DEFAULT_TIMEOUT) -> Delivery:
+                   timeout: float = DEFAULT_TIMEOUT, partition: int | None = None) -> Delivery:
         """Produce one record; resolves once the broker has it (DeliveryFailed otherwise).
         Needs `start_polling()`."""
         loop = asyncio.get_running_loop()
         settled: asyncio.Future[Delivery] = loop.create_future()
-        delivery = self.produce(topic, key, value)
+        delivery = self.produce(topic, key, value, partition=partition)
         def reported(done: Delivery) -> None:
             loop.call_soon_threadsafe(_settle, settled, done)
 

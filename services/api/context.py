@@ -124,9 +124,10 @@ class AsyncProducer(ConfirmingProducer):
         super().__init__(settings, config={"message.max.bytes": PRODUCER_MAX_MESSAGE})
         self.start_polling()
 
-    async def send_tombstone(self, topic: str, key: str) -> None:
-        """A record with no value: the deletion of `key` on a compacted topic."""
-        await self.send(topic, key, None)
+    async def send_tombstone(self, topic: str, key: str, *, partition: int | None = None) -> None:
+        """A record with no value: the deletion of `key` on a compacted topic (in
+        `partition` when the key is not what places it: a part of a large execution)."""
+        await self.send(topic, key, None, partition=partition)
 
 
 @dataclass

@@ -232,10 +232,11 @@ class ExecutionView:
         elif name in ("Execution", "ExecutionUpdate"):
             header, runs = _split(record)
             encoded = {run["index"]: self._codec.encode("TaskRun", run) for run in runs}
-            headers[header["id"]] = header
-            deleted.discard(header["id"])
+            if header is not None:
+                headers[header["id"]] = header
+            deleted.discard(record["id"])
             for index, run in encoded.items():
-                batch.runs[(header["id"], index)] = run
+                batch.runs[(record["id"], index)] = run
         else:
             raise ValueError(f"a {name} record, not a log entry or an execution")
 
@@ -268,12 +269,16 @@ class ExecutionView:
             log.info("executions past retention forgotten", count=len(old), ended_before=cutoff)
 
 
-def _split(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _split(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The `ExecutionHeader` record and the `TaskRun` records of an `Execution` (all its
-    runs) or `ExecutionUpdate` (the runs it changed) record."""
+    runs, or one part's), or `ExecutionUpdate` (the runs it changed) record. A part before
+    the last has no header: it comes with the last part (`rec.is_partial`)."""
     if "taskRunList" in record:
         runs = record["taskRunList"]
-        header = {k: v for k, v in record.items() if k != "taskRunList"}
-        header["taskRunCount"] = len(runs)
+        if rec.is_partial(record):
+            return None, runs
+        header = {k: v for k, v in record.items()
+                  if k not in ("taskRunList", "partIndex", "partCount")}
+        header["taskRunCount"] = runs[-1]["index"] + 1 if runs else 0
         return header, runs
     return {k: v for k, v in record.items() if k != "taskRuns"}, record["taskRuns"]

@@ -9,7 +9,7 @@ decision has been written (so the caller can fail that one execution instead).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution, TaskRun
 from ostinato.flow.model import Flow
+from ostinato.kafka.partitioner import key_partition
 from ostinato.logging import get_logger
 from ostinato.management import StandardMetrics
 from ostinato.storage.scope import LINKS_VARIABLE, execution_file_links
@@ -71,7 +72,8 @@ class Emitter:
     def __init__(self, codec: Codec, state: ExecutorState, store: ExecutionStore, *,
                  context_limit: int, revision_of: interpret.RevisionOf,
                  metrics: StandardMetrics | None = None,
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 executions_partitions: Callable[[], int] | None = None) -> None:
         self.codec = codec
         self.state = state
         self.store = store
@@ -79,6 +81,9 @@ class Emitter:
         self.revision_of = revision_of
         self.metrics = metrics
         self.new_id = new_id
+        #: how many partitions `executions` has (asked once, when a large execution ends)
+        self.executions_partitions = executions_partitions
+        self._executions_count: int | None = None
 
     def emit(self, partition: int, flow: Flow | None, decision: Decision, event: ev.Event,
              was_finished: bool, sink: Sink, batch: StoreBatch, *, faulted: bool = False) -> None:
@@ -190,6 +195,35 @@ class Emitter:
                                  flow_id=execution.flow_id, tenant_id=execution.tenant_id)
         return self.codec.encode("LogEntry", rec.log_entry_record(entry))
 
+    def _stage_final(self, execution: Execution, run_records: list[dict[str, Any]],
+                     was_finished: bool, staged: Staged) -> None:
+        """A finished execution on `executions` (and, when it has just ended, on
+        `execution-results`): one `Execution` record, or for a large one a record a part
+        (`rec.PART_RUNS` task runs each), so no record carries it whole. Once it has ended,
+        a later change re-sends only the parts of the runs it changed, and the last part."""
+        count = rec.part_count(len(execution.task_run_list))
+        parts: Iterable[int] = range(count)
+        if was_finished and count > 1:
+            parts = sorted({rec.part_of(r["index"]) for r in run_records} | {count - 1})
+        partition = self._executions_partition(execution.id) if count > 1 else None
+        what = f"execution {execution.id}"
+        for part in parts:
+            value = self.codec.encode("Execution", rec.execution_part_record(execution, part))
+            staged.send("executions", rec.part_key(execution.id, part, count), "Execution",
+                        value, what, partition=partition)
+            if not was_finished:
+                staged.send("execution-results", execution.id, "Execution", value, what,
+                            partition=partition)
+
+    def _executions_partition(self, execution_id: str) -> int | None:
+        """The partition of `executions` the execution's own key goes to (the client's
+        default partitioner), where its parts must go too: one partition keeps their order."""
+        if self.executions_partitions is None:
+            return None
+        if self._executions_count is None:
+            self._executions_count = self.executions_partitions()
+        return key_partition(execution_id, self._executions_count)
+
     def _stage_update(self, execution: Execution, header_record: dict[str, Any],
                       run_records: list[dict[str, Any]], was_finished: bool, staged: Staged) -> None:
         """The execution's new state on `executions` (and `execution-results` when it ends)."""
@@ -200,11 +234,8 @@ class Emitter:
             staged.send("executions", execution.id, "ExecutionUpdate",
                         self.codec.encode("ExecutionUpdate", update), what)
             return
-        full = self.codec.encode("Execution", rec.execution_record(execution, internal=False))
-        staged.send("executions", execution.id, "Execution", full, what)
-        if not was_finished:
-            staged.send("execution-results", execution.id, "Execution", full, what)
-            if self.metrics is not None:
-                self.metrics.execution_ended(execution.namespace, execution.flow_id,
-                                             execution.state.current, execution.state.start_date,
-                                             execution.state.end_date)
+        self._stage_final(execution, run_records, was_finished, staged)
+        if not was_finished and self.metrics is not None:
+            self.metrics.execution_ended(execution.namespace, execution.flow_id,
+                                         execution.state.current, execution.state.start_date,
+                                         execution.state.end_date)

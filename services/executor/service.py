@@ -32,6 +32,7 @@ from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
 from ostinato.kafka.config import HOT_FETCH_WAIT_MS, KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
+from ostinato.kafka.follower import partitions_of
 from ostinato.kafka.idle import IdleThrottle
 from ostinato.kafka.messages import Received
 from ostinato.kafka.checkpoint import Checkpoint, ProduceFailed
@@ -92,7 +93,8 @@ class ExecutorService:
         self._consumer = consumer or GroupConsumer(kafka.consumer(kafka.group(config.group), **{
             "enable.partition.eof": False, "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
         self.emitter = Emitter(codec, self.state, self.store, context_limit=config.context_limit,
-                               revision_of=self._revision_of, metrics=metrics)
+                               revision_of=self._revision_of, metrics=metrics,
+                               executions_partitions=lambda: len(partitions_of(kafka, "executions")))
         self.waits = FlowWaits(self._consumer, flows, config.flow_wait_seconds)
         self._idle = IdleThrottle(self._consumer, held=self.waits.held)
         self.inbox = InboxHandler(codec, flows, self.state, self.emitter, self.waits,

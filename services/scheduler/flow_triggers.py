@@ -101,6 +101,8 @@ class FlowTriggerWatcher:
             return
         execution_id = view.id
         self._views[execution_id] = view
+        if rec.is_partial(record):  # one part of a large execution: its header comes last
+            return
         seen = self._seen.get(execution_id, 0)
         count = len(view.state.histories)
         listening = self._listeners()

@@ -8,6 +8,8 @@ import pytest
 
 from ostinato.cli.stack import LocalStack
 from ostinato.harness import ServiceRunner
+from ostinato.kafka.follower import Follower
+from ostinato.wire import records as rec
 
 LIMIT = 100_000
 TIMEOUT = 120.0
@@ -22,10 +24,10 @@ def limited(bare_stack: LocalStack, bare_bus: ServiceRunner) -> ServiceRunner:
 
 
 def test_many_task_runs_with_small_outputs_fit_a_small_context_limit(limited: ServiceRunner) -> None:
-    # 400 iterations: their task-run records alone are over the limit (about 400 bytes
-    # each), their outputs (`{"value": "<n>"}`) a tenth of it. (Not more: the terminal
-    # Execution record still carries every task run and must fit 4 x the limit.)
-    values = list(range(400))
+    # 1,500 iterations (1,501 task runs): their task-run records alone are about 6 times
+    # the limit, their outputs (`{"value": "<n>"}`) a quarter of it; the finished execution
+    # is written in parts (rec.PART_RUNS runs each), none near the largest record allowed
+    values = list(range(1_500))
     flow = limited.deploy(f"""
 id: many-runs
 namespace: tests.context
@@ -43,6 +45,29 @@ tasks:
     errors = [line.message for line in limited.logs_of(execution.id) if line.level == "ERROR"]
     assert execution.state.current == "SUCCESS", errors[:3]
     assert len(execution.runs_of("small")) == len(values)
+    runs = len(execution.task_run_list)
+    results = records_of(limited, "execution-results", execution.id)
+    assert len(results) == rec.part_count(runs) > 1
+    final = records_of(limited, "executions", execution.id)[-len(results):]
+    assert [key for key, _ in final] == [rec.part_key(execution.id, part, len(results))
+                                         for part in range(len(results))]
+    largest = max(len(value) for _, value in results + final)
+    assert largest < 2 * LIMIT, f"a record of {largest} bytes"  # bounded by PART_RUNS, not by runs
+    # whole, the execution would be over the largest record the executor writes (4 x limit)
+    assert sum(len(value) for _, value in results) > 4 * LIMIT
+
+
+def records_of(runner: ServiceRunner, topic: str, execution_id: str) -> list[tuple[str, bytes]]:
+    """(key, value) of the execution's records on `topic`, in the order written."""
+    follower = Follower.of_topics(runner.settings, [topic])
+    found: list[tuple[str, bytes]] = []
+    try:
+        while not follower.reached_end:
+            found += [(r.key or "", r.value) for r in follower.poll(1000, 0.2)
+                      if r.value is not None and rec.execution_id_of_key(r.key) == execution_id]
+    finally:
+        follower.close()
+    return found
 
 
 def test_outputs_really_too_big_fail_with_the_context_sizes(limited: ServiceRunner) -> None:

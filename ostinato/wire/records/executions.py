@@ -252,33 +252,92 @@ def execution_from_changelog(header: dict[str, Any], task_runs: Iterable[dict[st
 
 
 def apply_execution_update(execution: Execution | None, update: dict[str, Any]) -> Execution:
-    """Fold an `ExecutionUpdate` (or a whole `Execution` record) into the view of an
-    execution a consumer of `executions` keeps; `execution` is None for the first one.
-    The view is updated in place, at a cost that follows the size of the update, not of
-    the execution. Raises ValueError when an update does not follow from it (a gap)."""
-    if "taskRunList" in update:
+    """Fold an `ExecutionUpdate`, a whole `Execution` record or one part of a split one into
+    the view of an execution a consumer of `executions` keeps; `execution` is None for the
+    first one. The view is updated in place, at a cost that follows the size of the update,
+    not of the execution. A part before the last changes only the runs it carries (the
+    header comes with the last part: `is_partial`). Raises ValueError when an update does
+    not follow from the view (a gap)."""
+    if "taskRunList" in update and update.get("partCount") is None:
         return execution_from_record(update)
     if execution is None:
         execution = Execution(**_header_fields(update))
-    for record in update["taskRuns"]:
+    runs = update["taskRunList"] if "taskRunList" in update else update["taskRuns"]
+    _fold_runs(execution, runs, update["id"])
+    if is_partial(update):
+        return execution
+    # an update says how many runs there are; the last part ends with the last of them
+    count = update["taskRunCount"] if "taskRuns" in update else runs[-1]["index"] + 1
+    if len(execution.task_run_list) != count:
+        raise ValueError(f"execution {update['id']} has {count} task runs, "
+                         f"{len(execution.task_run_list)} known: an update is missing")
+    for name, value in _header_fields(update).items():
+        setattr(execution, name, value)
+    return execution
+
+
+def _fold_runs(execution: Execution, records: list[dict[str, Any]], execution_id: str) -> None:
+    for record in records:
         index = record["index"]
         run = task_run_from_record(record)
         known = len(execution.task_run_list)
         if index < known and execution.task_run_list[index].id != run.id:
             raise ValueError(f"task run {run.id} at index {index} of execution "
-                             f"{update['id']}, where {execution.task_run_list[index].id} is")
+                             f"{execution_id}, where {execution.task_run_list[index].id} is")
         if index > known:
-            raise ValueError(f"task run {run.id} at index {index} of execution {update['id']}, "
+            raise ValueError(f"task run {run.id} at index {index} of execution {execution_id}, "
                              f"which has only {known} task runs: an update is missing")
         execution.put(index, run)
         if run.outputs_readable:
             execution.record_outputs(run)
-    if len(execution.task_run_list) != update["taskRunCount"]:
-        raise ValueError(f"execution {update['id']} has {update['taskRunCount']} task runs, "
-                         f"{len(execution.task_run_list)} known: an update is missing")
-    for name, value in _header_fields(update).items():
-        setattr(execution, name, value)
-    return execution
+
+
+# ---- large executions: the final state in parts (schemas/README.md, "Large executions")
+
+#: task runs per part: a finished execution with more is written as several `Execution`
+#: records of at most this many runs each, so no record carries a large execution whole
+PART_RUNS = 250
+
+
+def part_count(run_count: int) -> int:
+    """How many `Execution` records an execution of `run_count` task runs is written as."""
+    return max(1, -(-run_count // PART_RUNS))
+
+
+def part_of(index: int) -> int:
+    """The part that carries the task run at `index`."""
+    return index // PART_RUNS
+
+
+def part_key(execution_id: str, part: int, count: int) -> str:
+    """The key of a part on the compacted `executions`: the execution id for the last part
+    (the one with the header), `<id>/part/<n>` for the others, so compaction keeps them all."""
+    return execution_id if part == count - 1 else f"{execution_id}/part/{part}"
+
+
+def execution_part_record(execution: Execution, part: int, *, internal: bool = False) -> dict[str, Any]:
+    """Part `part` of `execution`'s `Execution` record: its header and the task runs at
+    indexes `part * PART_RUNS` to the next part's; the whole record when there is one part."""
+    count = part_count(len(execution.task_run_list))
+    if count == 1:
+        return execution_record(execution, internal=internal)
+    out = _header(execution)
+    start = part * PART_RUNS
+    out["taskRunList"] = [task_run_record(run, start + i, internal=internal) for i, run
+                          in enumerate(execution.task_run_list[start:start + PART_RUNS])]
+    out["partIndex"], out["partCount"] = part, count
+    return out
+
+
+def execution_id_of_key(key: str | None) -> str:
+    """The execution a key of `executions` belongs to (`<id>` or a part's `<id>/part/<n>`)."""
+    return (key or "").split("/part/", 1)[0]
+
+
+def is_partial(record: dict[str, Any]) -> bool:
+    """The record is a part of a split `Execution` other than the last: more follow."""
+    count = record.get("partCount")
+    return count is not None and record.get("partIndex") != count - 1
 
 
 VALUES_SUFFIX = "/values"

@@ -16,7 +16,10 @@ from ostinato.execution.states import StateType
 from ostinato.flow.inputs import Input
 from ostinato.flow.model import Flow
 from ostinato.kafka.client import new_execution_id
+from ostinato.kafka.follower import partitions_of
+from ostinato.kafka.partitioner import key_partition
 from ostinato.storage.base import execution_prefix
+from ostinato.wire import records as rec
 from ostinato.services.api.context import Api
 from ostinato.services.api.errors import ApiError
 from ostinato.services.api.kestra_json import execution_json
@@ -42,11 +45,24 @@ async def delete_execution(request: Request, execution_id: str, deleteStorage: b
     return Response(status_code=204)
 
 
+async def delete_execution_records(api: Api, execution: Execution) -> None:
+    """Tombstones for the execution's records on `executions`: its own key, and the keys of
+    the parts a large execution was written as (in the partition of its own key)."""
+    count = rec.part_count(len(execution.task_run_list))
+    if count > 1:
+        partitions = await asyncio.to_thread(partitions_of, api.kafka, "executions")
+        partition = key_partition(execution.id, len(partitions))
+        for part in range(count - 1):
+            await api.producer.send_tombstone("executions", rec.part_key(execution.id, part, count),
+                                              partition=partition)
+    await api.producer.send_tombstone("executions", execution.id)
+
+
 async def delete_finished(api: Api, executions: list[Execution], *, delete_storage: bool) -> None:
     """Tombstones on `executions`, the files too if asked; returns once this replica's view
     has applied them, so that a read here sees the deletion."""
     for execution in executions:
-        await api.producer.send_tombstone("executions", execution.id)
+        await delete_execution_records(api, execution)
         if delete_storage:
             folder = execution_prefix(execution.namespace, execution.flow_id, execution.id)
             await asyncio.to_thread(api.storage.delete_prefix, folder)
