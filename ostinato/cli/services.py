@@ -108,7 +108,7 @@ def _secrets() -> dict[str, str]:
               type=click.FloatRange(min=0.01), default=60.0, show_default=True,
               help="Seconds between two retention sweeps.")
 @click.option("--max-task-runs", envvar="OSTINATO_MAX_TASK_RUNS", show_envvar=True,
-              type=click.IntRange(min=1), default=10_000, show_default=True,
+              type=click.IntRange(min=1), default=50_000, show_default=True,
               help="The most task runs an execution may have: a ForEach whose values would "
                    "pass it fails at once, naming the limit.")
 @wraps_kwargs

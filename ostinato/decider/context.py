@@ -25,7 +25,7 @@ class Settings:
     secrets: dict[str, str] = field(default_factory=dict)
     #: the most task runs an execution may have (OSTINATO_MAX_TASK_RUNS): a ForEach whose
     #: values would pass it fails at once, and a task run past it is created FAILED
-    max_task_runs: int = 10_000
+    max_task_runs: int = 50_000
 
 
 def envs_from(environ: dict[str, str] | Any) -> dict[str, str]:
