@@ -181,6 +181,10 @@ def test_the_run_form_shows_422_by_the_field_and_opens_the_execution(
     assert execution["inputs"]["upload"].startswith("kestra://") and execution["inputs"]["upload"].endswith("data.txt")
     assert {"key": "team", "value": "ui"} in execution["labels"] or execution["labels"].get("team") == "ui"
     assert all("422" in error for error in browser_errors(browser)), "only the refused run logged an error"
+    # the flow page's Executions tab lists it (the executions page, filtered on the flow)
+    open_page(browser, f"{ui_base}/ui/#/flows/{namespace}/{flow_id}?tab=executions", "executions-total")
+    wait_for(lambda: by_testid(browser, "executions-total").get_attribute("data-total") == "1",
+             what="the flow's one execution in its Executions tab")
 
 
 TOPOLOGY_FLOW = """id: {id}
