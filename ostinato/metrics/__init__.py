@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from ostinato.metrics.lag import DEFAULT_INTERVAL_SECONDS, LagMonitor
+from ostinato.metrics.lag import DEFAULT_INTERVAL_SECONDS, LagMonitor, set_statistics_interval
 from ostinato.metrics.service import ServiceMetrics, declare_service_metrics
 
 #: seconds between two measures of the consumer lag (default 5)
@@ -31,7 +31,9 @@ def start_service_metrics(metrics: ServiceMetrics, service: str) -> LagMonitor:
     """Declare `service`'s metrics and start measuring its consumers' lag (stop the
     returned monitor when the service stops)."""
     declare_service_metrics(metrics, service)
-    return LagMonitor(lambda: metrics.consumer_lag, interval=lag_interval()).start()
+    interval = lag_interval()
+    set_statistics_interval(interval)  # of the group consumers the service makes next
+    return LagMonitor(lambda: metrics.consumer_lag, interval=interval).start()
 
 
 __all__ = ["LAG_INTERVAL_ENV", "ServiceMetrics", "lag_interval", "start_service_metrics"]

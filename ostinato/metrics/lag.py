@@ -2,49 +2,60 @@
 process is behind the end of each partition assigned to it.
 
 Group consumers are made as `GroupConsumer` (a `confluent_kafka.Consumer` that registers
-itself); a service starts one `LagMonitor`, which every few seconds computes, for each
-live consumer and each partition it has assigned,
+itself). Each asks librdkafka for its statistics every few seconds (`statistics.interval.ms`);
+they arrive in the thread that polls, and give for each partition the high watermark of the
+last fetch response and the group's committed offset, from which
 
-    lag = end of the partition - the group's committed offset
+    lag = high watermark - committed offset
 
-and removes the gauge's child of a partition that is no longer assigned (revoked, lost,
-or its consumer closed). The committed offset is what another member would resume from,
-so a consumer that fetched records but has not finished them still counts them (a
-worker's waiting tasks). Without a commit yet, the start of the partition stands in for it
-(the consumers start from `earliest`).
+(without a commit yet, the start of the partition stands in: the consumers start from
+`earliest`). The committed offset is what another member would resume from, so records a
+consumer fetched but has not finished still count (a worker's waiting tasks). The fetched
+watermark is exact on Kafka and on the embedded broker, whose ListOffsets answer is not
+(DESIGN.md, "Running it").
 
-The end is the larger of the broker's answer to ListOffsets and the high watermark the
-consumer's last fetch response carried: on Kafka both are exact (the first is fresher for a
-paused partition); on the embedded broker ListOffsets gives the base offset of the last
-batch (DESIGN.md, "Running it"), so the fetched one is the right one there.
+A service runs one `LagMonitor`, which copies these lags into the gauge every interval and
+removes the series of a partition no longer assigned (revoked, lost, or its consumer
+closed): the assignment is kept by the rebalance callbacks `subscribe` wraps.
 
-The monitor queries from its own thread (librdkafka's handle is thread-safe); `close` and a
-query of the same consumer exclude each other, so the monitor never touches a closed handle.
+Nothing here calls the consumer from another thread: confluent-kafka 2.16 lets one thread
+at a time into a Consumer, so a second thread waits as long as the first keeps polling.
+The statistics come only while the service polls: a worker whose slots and fetch-ahead
+queue are full polls again once a slot frees, and until then its lag keeps the last value.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from ostinato.logging import get_logger
 
 log = get_logger(component="consumer-lag")
 
-#: seconds between two measures (OSTINATO_LAG_INTERVAL overrides it in `serve`)
+#: seconds between two statistics and two measures (OSTINATO_LAG_INTERVAL, through `serve`)
 DEFAULT_INTERVAL_SECONDS = 5.0
-#: seconds one broker request of the monitor may take
-QUERY_TIMEOUT_SECONDS = 2.0
-#: librdkafka's "no offset" (-1001) and the other logical offsets are negative
-_VALID = 0
 
 #: every live group consumer of this process
 _consumers: weakref.WeakSet[GroupConsumer] = weakref.WeakSet()
 _registry_lock = threading.Lock()
+#: the statistics interval of the consumers made from now on (`set_statistics_interval`)
+_interval_seconds = DEFAULT_INTERVAL_SECONDS
+
+Partition = tuple[str, int]
+
+
+def set_statistics_interval(seconds: float) -> None:
+    """How often the group consumers made from now on report their statistics."""
+    global _interval_seconds
+    if seconds <= 0:
+        raise ValueError(f"the consumer-lag interval must be positive, not {seconds}")
+    _interval_seconds = seconds
 
 
 class GroupConsumer(Consumer):
@@ -54,48 +65,73 @@ class GroupConsumer(Consumer):
         group = config.get("group.id")
         if not group:
             raise ValueError("a GroupConsumer needs `group.id` in its configuration")
-        super().__init__(config)
         self.group = str(group)
-        self._closing = threading.Lock()
-        self._closed = False
+        #: the partitions assigned now (rebalance callbacks) and their last lags (statistics)
+        self._assigned: set[Partition] = set()
+        self._lags: dict[Partition, int] = {}
+        super().__init__({**config, "statistics.interval.ms": int(_interval_seconds * 1000),
+                          "stats_cb": self._on_statistics})
         with _registry_lock:
             _consumers.add(self)
 
+    def subscribe(self, topics: list[str], on_assign: Callable[..., Any] | None = None,
+                  on_revoke: Callable[..., Any] | None = None,
+                  on_lost: Callable[..., Any] | None = None) -> None:
+        """`Consumer.subscribe`, noting each assignment and revocation (eager or
+        incremental) before the caller's callbacks run. confluent-kafka assigns by itself
+        after `on_assign` when the callback did not."""
+
+        def assigned(consumer: Any, partitions: list[TopicPartition]) -> None:
+            self._assigned = self._assigned | {(tp.topic, tp.partition) for tp in partitions}
+            if on_assign is not None:
+                on_assign(consumer, partitions)
+
+        def revoked(callback: Callable[..., Any] | None) -> Callable[..., None]:
+            def revoke(consumer: Any, partitions: list[TopicPartition]) -> None:
+                self._assigned = self._assigned - {(tp.topic, tp.partition) for tp in partitions}
+                if callback is not None:
+                    callback(consumer, partitions)
+            return revoke
+
+        super().subscribe(topics, on_assign=assigned, on_revoke=revoked(on_revoke),
+                          on_lost=revoked(on_lost if on_lost is not None else on_revoke))
+
+    def unsubscribe(self) -> None:
+        self._assigned = set()
+        super().unsubscribe()
+
     def close(self) -> None:
-        with self._closing:
-            self._closed = True
-            with _registry_lock:
-                _consumers.discard(self)
-            super().close()
+        with _registry_lock:
+            _consumers.discard(self)
+        self._assigned = set()
+        super().close()
 
-    def partition_lags(self) -> dict[tuple[str, int], int]:
-        """(topic, partition) -> lag, for every partition assigned now ({} once closed)."""
-        with self._closing:
-            if self._closed:
-                return {}
-            assigned = self.assignment()
-            if not assigned:
-                return {}
-            committed = _offsets(self.committed(assigned, timeout=QUERY_TIMEOUT_SECONDS))
-            return {(tp.topic, tp.partition): self._lag_of(tp, committed) for tp in assigned}
+    def partition_lags(self) -> dict[Partition, int]:
+        """(topic, partition) -> lag, for every assigned partition the statistics covered."""
+        lags, assigned = self._lags, self._assigned
+        return {partition: lags[partition] for partition in assigned if partition in lags}
 
-    def _lag_of(self, tp: TopicPartition, committed: dict[tuple[str, int], int]) -> int:
-        low, end = self._bounds(tp)
-        base = committed.get((tp.topic, tp.partition), -1)
-        if base < _VALID:  # no commit yet: the group starts from the beginning (`earliest`)
-            base = max(low, 0)
-        return max(end - base, 0)
-
-    def _bounds(self, tp: TopicPartition) -> tuple[int, int]:
-        """(low, end) of the partition: the broker's answer and the last fetch's, merged."""
-        probe = TopicPartition(tp.topic, tp.partition)
-        low, queried = self.get_watermark_offsets(probe, timeout=QUERY_TIMEOUT_SECONDS)
-        fetched = self.get_watermark_offsets(probe, cached=True)
-        return int(low), max(int(queried), int(fetched[1]) if fetched else -1)
+    def _on_statistics(self, text: str) -> None:
+        try:
+            self._lags = lags_of_statistics(json.loads(text))
+        except (ValueError, TypeError, AttributeError) as error:  # never break the poll
+            log.warning("consumer statistics not understood", group=self.group, error=str(error))
 
 
-def _offsets(partitions: Iterable[TopicPartition]) -> dict[tuple[str, int], int]:
-    return {(tp.topic, tp.partition): int(tp.offset) for tp in partitions if tp.error is None}
+def lags_of_statistics(stats: dict[str, Any]) -> dict[Partition, int]:
+    """(topic, partition) -> lag from one librdkafka statistics document, for the
+    partitions whose high watermark is known."""
+    lags: dict[Partition, int] = {}
+    for topic, detail in (stats.get("topics") or {}).items():
+        for key, partition in (detail.get("partitions") or {}).items():
+            number = int(key)
+            end = int(partition.get("hi_offset", -1))
+            if number < 0 or end < 0:  # -1: librdkafka's "unknown partition" entry
+                continue
+            committed = int(partition.get("committed_offset", -1))
+            base = committed if committed >= 0 else max(int(partition.get("lo_offset", 0)), 0)
+            lags[(topic, number)] = max(end - base, 0)
+    return lags
 
 
 def live_consumers() -> list[GroupConsumer]:
@@ -106,8 +142,8 @@ def live_consumers() -> list[GroupConsumer]:
 class LagMonitor:
     """Keeps the gauge `gauge()` returns (labels group, topic, partition) equal to the lag
     of every partition assigned to a live `GroupConsumer` of this process. The gauge is
-    asked for at the first measure with a consumer, so a process without group consumers
-    (the API) does not export it."""
+    asked for at the first lag to show, so a process without group consumers (the API)
+    does not export it."""
 
     def __init__(self, gauge: Callable[[], Any], *, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
         if interval <= 0:
@@ -126,24 +162,17 @@ class LagMonitor:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=QUERY_TIMEOUT_SECONDS * 3)
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.measure()
 
     def measure(self) -> None:
-        """One measure of every live consumer; a consumer that cannot be asked now (the
-        broker out of reach, a rebalance) keeps its last values until the next measure."""
+        """Show the last lags of every live consumer; drop the series of the others."""
         shown: set[tuple[str, str, str]] = set()
         for consumer in live_consumers():
-            try:
-                lags = consumer.partition_lags()
-            except (KafkaException, RuntimeError) as error:
-                log.debug("consumer lag not measured", group=consumer.group, error=str(error))
-                shown |= {labels for labels in self._shown if labels[0] == consumer.group}
-                continue
-            for (topic, partition), lag in lags.items():
+            for (topic, partition), lag in consumer.partition_lags().items():
                 labels = (consumer.group, topic, str(partition))
                 self.gauge().labels(*labels).set(lag)
                 shown.add(labels)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Producer
@@ -15,7 +16,12 @@ from prometheus_client import CollectorRegistry, Gauge
 from ostinato.cli.stack import LocalStack
 from ostinato.kafka.config import KafkaSettings
 from ostinato.metrics import LAG_INTERVAL_ENV, lag_interval
-from ostinato.metrics.lag import GroupConsumer, LagMonitor, live_consumers
+from ostinato.metrics.lag import (
+    DEFAULT_INTERVAL_SECONDS, GroupConsumer, LagMonitor, lags_of_statistics, live_consumers,
+    set_statistics_interval,
+)
+
+Series = dict[tuple[str, str, str], float]
 
 
 @pytest.fixture(scope="module")
@@ -23,27 +29,31 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings
     data_dir: Path = tmp_path_factory.mktemp("lag")
     stack = LocalStack(data_dir=data_dir, services=())
     stack.start()
+    set_statistics_interval(0.2)
     try:
         yield stack.settings()
     finally:
+        set_statistics_interval(DEFAULT_INTERVAL_SECONDS)
         stack.stop()
 
 
-def lag_series(registry: CollectorRegistry) -> dict[tuple[str, str, str], float]:
+def lag_series(registry: CollectorRegistry) -> Series:
     return {(s.labels["group"], s.labels["topic"], s.labels["partition"]): s.value
             for family in registry.collect() for s in family.samples}
 
 
-def assigned(consumer: GroupConsumer, timeout: float = 30) -> None:
+def poll_until(consumer: GroupConsumer, condition: Any, what: str, timeout: float = 30) -> None:
+    """Poll (statistics and rebalances come from polls) until `condition()`."""
     deadline = time.monotonic() + timeout
-    while not consumer.assignment():
-        assert time.monotonic() < deadline, "no partition assigned"
-        consumer.poll(0.1)
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        consumer.poll(0.05)
 
 
 def test_lag_counts_uncommitted_records_then_zero_and_revoked_partitions_go(
         settings: KafkaSettings) -> None:
     topic = settings.topic("triggers")
+    group = settings.group("lag-test")
     producer = Producer(settings.producer())
     for _ in range(5):
         producer.produce(topic, key=b"k", value=b"x", partition=0)
@@ -52,37 +62,43 @@ def test_lag_counts_uncommitted_records_then_zero_and_revoked_partitions_go(
     registry = CollectorRegistry()
     gauge = Gauge("lag", "lag", ("group", "topic", "partition"), registry=registry)
     monitor = LagMonitor(lambda: gauge)
-    consumer = GroupConsumer(settings.consumer(settings.group("lag-test"),
-                                               **{"enable.partition.eof": False}))
+
+    def measured() -> Series:
+        monitor.measure()
+        return lag_series(registry)
+
+    consumer = GroupConsumer(settings.consumer(group, **{"enable.partition.eof": False}))
     try:
         consumer.subscribe([topic])
-        assigned(consumer)
-        received = []
+        received: list[Any] = []
         deadline = time.monotonic() + 30
         while len(received) < 5 and time.monotonic() < deadline:
-            received += [m for m in consumer.consume(10, 0.5) if m.error() is None]
+            received += [m for m in consumer.consume(10, 0.2) if m.error() is None]
         assert len(received) == 5
 
-        monitor.measure()  # read but not committed: still lag
-        group = settings.group("lag-test")
-        assert lag_series(registry) == {(group, topic, "0"): 5, (group, topic, "1"): 0,
-                                        (group, topic, "2"): 0, (group, topic, "3"): 0}
+        # read but not committed: still lag
+        expected = {(group, topic, "0"): 5, (group, topic, "1"): 0, (group, topic, "2"): 0,
+                    (group, topic, "3"): 0}
+        poll_until(consumer, lambda: measured() == expected, "a lag of 5 on partition 0")
 
         consumer.commit(asynchronous=False)
-        monitor.measure()
-        assert set(lag_series(registry).values()) == {0}
+        poll_until(consumer, lambda: set(measured().values()) == {0}, "no lag once committed")
 
-        consumer.unsubscribe()  # every partition revoked (in the next polls)
-        deadline = time.monotonic() + 30
-        while consumer.assignment():
-            assert time.monotonic() < deadline, "partitions not revoked"
-            consumer.poll(0.1)
-        monitor.measure()
-        assert lag_series(registry) == {}
+        consumer.unsubscribe()  # every partition revoked
+        assert measured() == {}
     finally:
         consumer.close()
     assert consumer not in live_consumers()
-    assert consumer.partition_lags() == {}  # closed: never asks the freed handle
+
+
+def test_lags_from_statistics_skip_unknown_partitions_and_count_from_the_start_without_a_commit() -> None:
+    stats = {"topics": {"t": {"partitions": {
+        "0": {"hi_offset": 10, "lo_offset": 2, "committed_offset": 7},
+        "1": {"hi_offset": 10, "lo_offset": 2, "committed_offset": -1001},
+        "2": {"hi_offset": -1, "lo_offset": -1, "committed_offset": -1001},
+        "-1": {"hi_offset": -1},
+    }}}}
+    assert lags_of_statistics(stats) == {("t", 0): 3, ("t", 1): 8}
 
 
 def test_a_group_consumer_needs_a_group() -> None:
