@@ -8,6 +8,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -226,9 +227,15 @@ def run(kwargs: dict[str, Any]) -> None:
             storage = LocalStorage(stack.storage_dir)
         else:
             storage = LocalStorage(data_dir / "storage")
+        from ostinato.cli.stack_watch import StackFailed, stack_watch
+
         try:
+            watch = None if stack is None else stack_watch(stack, console)
             code = _run(console, BusClient(settings, codec), flow, source, others, raw_inputs,
-                        storage, fmt, kwargs["timeout"])
+                        storage, fmt, kwargs["timeout"], watch)
+        except StackFailed as error:
+            console.print(f"[red]error:[/red] {_escape(str(error))}", highlight=False)
+            code = 1
         finally:
             if stack is not None:
                 stack.stop()
@@ -237,7 +244,7 @@ def run(kwargs: dict[str, Any]) -> None:
 
 def _run(console: Console, client: BusClient, flow: Any, source: str,
          others: list[tuple[Path, str]], raw_inputs: dict[str, str], storage: LocalStorage,
-         fmt: str, timeout: float | None) -> int:
+         fmt: str, timeout: float | None, watch: Callable[[], None] | None = None) -> int:
     from ostinato.flow.inputs import InputError, type_inputs
     from ostinato.kafka.client import new_execution_id
     from ostinato.storage import input_file_uri_path
@@ -266,7 +273,7 @@ def _run(console: Console, client: BusClient, flow: Any, source: str,
         progress.waiting("execution requested: waiting for the executor")
         client.request(flow, inputs, execution_id=execution_id)
         final = client.follow(execution_id, on_change=progress, on_log=progress.log,
-                              timeout=timeout, start_offsets=start)
+                              timeout=timeout, start_offsets=start, watch=watch)
     finally:
         progress.done()
     client.close()
