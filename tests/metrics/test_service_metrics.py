@@ -7,6 +7,8 @@ another's metrics. One stack for the module (a worker with a single slot)."""
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -244,3 +246,35 @@ def test_the_api_counts_its_dead_letters_by_topic(metrics_stack: Stack) -> None:
     topic = settings.topic("executions")
     eventually(lambda: (value(metrics_stack.scrape("api"), "ostinato_dead_letters_total",
                               topic=topic) or 0) >= 1, "the API's dead letter counted")
+
+
+def test_every_line_the_services_write_is_json(metrics_stack: Stack) -> None:
+    """`--log-format json` (the stack's): librdkafka's lines (the API's first bootstrap
+    server refuses connections) and uvicorn's (a request it cannot parse) are JSON too,
+    like every other line of every service's output."""
+    api = f"http://127.0.0.1:{metrics_stack.stack.api_port}"
+    eventually(lambda: _answers(api + "/api/v1/flows/search"), "the API serving")
+    with socket.create_connection(("127.0.0.1", metrics_stack.stack.api_port), timeout=5) as raw:
+        raw.sendall(b"\x16\x03\x01 not HTTP at all\r\n\r\n")  # uvicorn warns on its own logger
+        raw.recv(1024)
+    api_log = metrics_stack.services["api"].log_path
+    assert api_log is not None
+
+    def loggers() -> set[str]:
+        return {json.loads(line).get("logger", "") for line in api_log.read_text().splitlines()}
+
+    eventually(lambda: {"librdkafka", "uvicorn.error"} <= loggers(), "librdkafka and uvicorn lines")
+    for service in metrics_stack.services.values():
+        assert service.log_path is not None
+        for number, line in enumerate(service.log_path.read_text().splitlines(), 1):
+            try:
+                assert isinstance(json.loads(line), dict)
+            except (ValueError, AssertionError):
+                pytest.fail(f"{service.name} line {number} is not a JSON object: {line!r}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code < 500
+    except httpx.HTTPError:
+        return False
