@@ -2,6 +2,7 @@
 // tasks' `onResume` inputs as a form), restart (FAILED or KILLED), replay (finished; from
 // the task run selected in the Gantt chart, if any).
 import { api, el, showError } from '../api.js';
+import { buildInputsForm } from './inputs_form.js';
 import { RESTARTABLE_STATES, isTerminal } from './states.js';
 
 /** `getFlow()` → the flow the execution runs (a promise); `selectedRun()` → the selected
@@ -34,10 +35,11 @@ export function createActions({ executionId, getFlow, selectedRun, onRestarted }
     if (!resumeBox.hidden) { resumeBox.hidden = true; return; }
     const inputs = onResumeInputs(await getFlow(), execution);
     resumeBox.replaceChildren(el('strong', {}, 'Resume the execution'));
-    await buildForm(resumeBox, inputs, async (body) => {
+    // the run form's builder: a 422 of the resume is shown next to its input
+    buildInputsForm(resumeBox, inputs, { submitLabel: 'Resume', onSubmit: async (body) => {
       await api(`${path}/resume`, { method: 'POST', body });
       resumeBox.hidden = true;
-    });
+    } });
     resumeBox.hidden = false;
   }));
 
@@ -74,38 +76,4 @@ export function onResumeInputs(flow, execution) {
   };
   walk(flow);
   return found;
-}
-
-/** The shell's inputs form builder when there is one, else a plain form of our own;
- *  `submit(FormData)` posts it. */
-async function buildForm(box, inputs, submit) {
-  let builder = null;
-  try {
-    ({ buildInputsForm: builder } = await import('./inputs_form.js'));
-  } catch { /* the run form's builder is not there: a plain form */ }
-  if (builder) {
-    builder(box, inputs, { onSubmit: submit, submitLabel: 'Resume' });
-    return;
-  }
-  plainForm(box, inputs, submit);
-}
-
-function plainForm(box, inputs, submit) {
-  const fields = inputs.map((input) => {
-    const type = String(input.type || 'STRING').toUpperCase();
-    const attrs = { name: input.id, dataset: { testid: `resume-input-${input.id}` } };
-    let field;
-    if (type === 'BOOLEAN') field = el('input', { ...attrs, type: 'checkbox', value: 'true' });
-    else if (type === 'FILE') field = el('input', { ...attrs, type: 'file' });
-    else if (type === 'INT' || type === 'FLOAT') field = el('input', { ...attrs, type: 'number', step: type === 'INT' ? '1' : 'any' });
-    else field = el('input', { ...attrs, value: input.defaults ?? '' });
-    return el('label', { class: 'field' }, `${input.id}${input.required === false ? '' : ' *'}`, field,
-      input.description ? el('small', { class: 'muted' }, input.description) : null);
-  });
-  const form = el('form', {}, fields, el('button', { type: 'submit', dataset: { testid: 'resume-submit' } }, 'Resume'));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    try { await submit(new FormData(form)); showError(null); } catch (error) { showError(error); }
-  });
-  box.append(form);
 }

@@ -5,7 +5,6 @@ import { el } from '../api.js';
 /** Every state, with the colour of its badges, bars and topology nodes. */
 export const STATE_COLOURS = Object.freeze({
   CREATED: '#6b7280',
-  QUEUED: '#9ca3af',
   RUNNING: '#2563eb',
   PAUSED: '#9333ea',
   RESTARTED: '#0891b2',
@@ -15,6 +14,7 @@ export const STATE_COLOURS = Object.freeze({
   FAILED: '#dc2626',
   KILLED: '#9f1239',
   CANCELLED: '#64748b',
+  QUEUED: '#9ca3af',
   RETRYING: '#0284c7',
   RETRIED: '#94a3b8',
   SKIPPED: '#cbd5e1',

@@ -11,7 +11,6 @@ import { combinedState, isTerminal, setBadge, stateBadge, useExecutionStyles } f
 
 const TABS = ['gantt', 'topology', 'logs', 'outputs', 'inputs'];
 const TAB_NAMES = { gantt: 'Gantt', topology: 'Topology', logs: 'Logs', outputs: 'Outputs', inputs: 'Inputs' };
-const TOPOLOGY_EVERY_MS = 1000;
 
 export async function render(root, params, query) {
   useExecutionStyles();
@@ -32,7 +31,7 @@ class ExecutionPage {
     this.selected = null;
     this.closers = [];
     this.flow = null;
-    this.topologyAt = 0;
+    this.topology = null;
     this.topologyKey = '';
     this.header = this.buildHeader();
     this.actions = createActions({ executionId: id, getFlow: () => this.getFlow(),
@@ -130,7 +129,7 @@ class ExecutionPage {
     this.actions.update(execution);
     this.gantt.update(execution);
     this.logs.knowTasks(new Set((execution.taskRunList || []).map((run) => run.taskId)));
-    this.refreshTab(false);
+    this.refreshTab();
   }
 
   tick() {
@@ -142,7 +141,7 @@ class ExecutionPage {
   select(run) {
     this.selected = run;
     this.actions.selectionChanged(run);
-    if (this.tab === 'outputs') this.refreshTab(true);
+    if (this.tab === 'outputs') this.refreshTab();
   }
 
   showTab(name) {
@@ -150,7 +149,7 @@ class ExecutionPage {
     for (const tab of TABS) this.panels[tab].hidden = tab !== name;
     this.tabButtons.forEach((button, i) => button.classList.toggle('active', TABS[i] === name));
     this.rememberQuery({ tab: name === 'gantt' ? '' : name });
-    this.refreshTab(true);
+    this.refreshTab();
   }
 
   /** Keeps the tab and the log filters in the address without a new render of the page. */
@@ -164,12 +163,12 @@ class ExecutionPage {
     history.replaceState(null, '', `${path}${text ? `?${text}` : ''}`);
   }
 
-  refreshTab(now) {
+  refreshTab() {
     const execution = this.execution;
     if (!execution) return;
     if (this.tab === 'outputs') this.outputs.update(execution, this.selected ? this.selected.id : null);
     else if (this.tab === 'inputs') renderInputs(this.panels.inputs, execution);
-    else if (this.tab === 'topology') this.refreshTopology(now);
+    else if (this.tab === 'topology') this.refreshTopology();
   }
 
   async getFlow() {
@@ -177,23 +176,27 @@ class ExecutionPage {
     return this.flow;
   }
 
-  /** The topology with each task's state, redrawn at most once a second when a state changed. */
-  async refreshTopology(now) {
-    const states = taskStates(this.execution);
-    const key = JSON.stringify(states);
-    if (key === this.topologyKey || (!now && Date.now() - this.topologyAt < TOPOLOGY_EVERY_MS)) return;
-    this.topologyKey = key;
-    this.topologyAt = Date.now();
+  /** The topology with each task's state: laid out once, recoloured when a state changed. */
+  async refreshTopology() {
+    const key = JSON.stringify(taskStates(this.execution));
+    if (key === this.topologyKey || this.topologyLoading) return;
+    if (this.topology) {
+      this.topologyKey = key;
+      this.topology.update(taskStates(this.execution));
+      return;
+    }
     const panel = this.panels.topology;
+    this.topologyLoading = true;
     try {
       const [{ renderTopology }, flow] = await Promise.all([import('../components/topology.js'), this.getFlow()]);
-      if (this.closed || this.topologyKey !== key) return;
-      panel.replaceChildren();
-      renderTopology(panel, flow, states);
+      if (this.closed) return;
+      this.topology = renderTopology(panel, flow, taskStates(this.execution));
+      this.topologyKey = JSON.stringify(taskStates(this.execution));
     } catch (error) {
-      this.topologyKey = '';
       panel.replaceChildren(el('p', { class: 'muted' }, error instanceof ApiError
         ? error.messages.join(' ') : `The topology is not available: ${error.message}`));
+    } finally {
+      this.topologyLoading = false;
     }
   }
 
