@@ -115,6 +115,7 @@ def test_health_answers_while_a_large_flow_validates(api: ApiServer) -> None:
                                      timeout=120))
 
     worker = threading.Thread(target=validate)
+    began = time.perf_counter()
     worker.start()
     slowest, probes = 0.0, 0
     time.sleep(0.2)  # the body is sent and the validation has started
@@ -124,10 +125,15 @@ def test_health_answers_while_a_large_flow_validates(api: ApiServer) -> None:
         if worker.is_alive():  # only probes answered while the validation ran count
             slowest, probes = max(slowest, time.perf_counter() - started), probes + 1
     worker.join()
+    validation = time.perf_counter() - began
     assert answers and answers[0].status_code == 200, answers[0].text if answers else "no answer"
     assert answers[0].json()[0].get("details") is None, answers[0].json()[0]
-    assert probes >= 2, "the validation ended before /health could be probed during it"
-    assert slowest < 0.5, f"/health took {slowest:.2f} s while a flow was being validated"
+    # /health kept answering during the validation: several probes, none waiting for most of
+    # it (a validation on the event loop would hold one probe until it ended); relative to the
+    # validation, not a fixed time, on a shared machine
+    assert probes >= 3, "the validation ended before /health could be probed during it"
+    assert slowest < validation / 3, (f"/health took {slowest:.2f} s of a {validation:.2f} s "
+                                      "validation")
     healthy_and_runs(api.base_url)
 
 
