@@ -61,6 +61,9 @@ def serve(name: str, kafka: KafkaSettings, codec: Codec, loop: Loop, *, manageme
             loop(stop, management, metrics)
         except BaseException as error:
             management.set_alive(False, repr(error))
+            if isinstance(error, SystemExit) and isinstance(error.code, str):
+                log.error("service exits", reason=error.code)  # Python would print it raw
+                raise SystemExit(1) from None
             raise
         finally:
             management.set_ready(False, "stopping")
