@@ -48,6 +48,11 @@ def by_testid(driver: Any, name: str) -> Any:
     return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{name}"]')
 
 
+def data_of(driver: Any, name: str, attribute: str) -> str:
+    """The `data-ATTRIBUTE` of the element with data-testid NAME."""
+    return str(by_testid(driver, name).get_attribute(f"data-{attribute}"))
+
+
 def count(driver: Any, selector: str) -> int:
     return int(driver.execute_script(f"return document.querySelectorAll('{selector}').length"))
 
@@ -88,6 +93,20 @@ tasks:
   - id: second
     type: io.kestra.plugin.core.log.Log
     message: second line
+  - id: flaky
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{{{ taskrun.attemptsCount == 0 }}}}"
+    retry:
+      type: constant
+      interval: PT0.2S
+      maxAttempts: 2
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: '["a", "b", "c"]'
+    tasks:
+      - id: shout
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{{{ taskrun.value }}}}"
   - id: write
     type: io.kestra.plugin.core.storage.Write
     content: hello from a file
@@ -102,15 +121,31 @@ tasks:
         "return line && [line.textContent, b.dataset.state];"), what="the first log line")
     assert "first line" in seen[0] and seen[1] == "RUNNING", seen
     wait_badge(browser, "SUCCESS")
-    wait_for(lambda: by_testid(browser, "log-count").get_attribute("data-count") == "2", what="both log lines")
+    wait_for(lambda: "second line" in by_testid(browser, "log-list").text, what="the second log line")
     screenshot(browser, "execution-logs")
+    Select(by_testid(browser, "log-level")).select_by_value("ERROR")
+    wait_for(lambda: data_of(browser, "log-count", "count") == "1", what="ERROR only")
+    assert by_testid(browser, "log-line").get_attribute("data-task-id") == "flaky"
+    assert "level=ERROR" in browser.current_url
+    Select(by_testid(browser, "log-level")).select_by_value("TRACE")
+    Select(by_testid(browser, "log-task")).select_by_value("first")
+    wait_for(lambda: data_of(browser, "log-count", "count") == "1"
+             and count(browser, "[data-testid=log-line]") == 1, what="the task filter")
+    assert by_testid(browser, "log-line").get_attribute("data-task-id") == "first"
 
     runs = execution(ui_base, execution_id)["taskRunList"]
+    by_task = {run["taskId"]: run for run in runs}
     by_testid(browser, "tab-gantt").click()
-    assert wait_for(lambda: count(browser, "[data-testid=gantt-bar]") == len(runs) == 4, what="4 bars")
-    assert by_testid(browser, "gantt-count").get_attribute("data-count") == "4"
+    assert wait_for(lambda: count(browser, "[data-testid=gantt-bar]") == len(runs) == 9, what="9 bars")
+    assert data_of(browser, "gantt-count", "count") == "9"
     bars = browser.find_elements(By.CSS_SELECTOR, "[data-testid=gantt-bar]")
     assert {bar.get_attribute("data-state") for bar in bars} == {"SUCCESS"}
+    flaky = f'[data-task-run-id="{by_task["flaky"]["id"]}"] [data-testid=gantt-attempt]'
+    assert [a.get_attribute("data-state") for a in browser.find_elements(By.CSS_SELECTOR, flaky)] \
+        == ["FAILED", "SUCCESS"], "each attempt is a segment of the bar"
+    labels = browser.find_elements(By.CSS_SELECTOR, "[data-testid=gantt-row] .gantt-label")
+    indents = {label.text: float(label.value_of_css_property("padding-left")[:-2]) for label in labels}
+    assert indents["shout a"] > indents["each"], "the ForEach's children are nested under it"
     screenshot(browser, "execution-gantt")
 
     by_testid(browser, "tab-topology").click()
@@ -187,14 +222,13 @@ tasks:
     duration: PT60S
 """)
     browser.get(f"{ui_base}/ui/#/executions?namespace={namespace}")
-    wait_for(lambda: by_testid(browser, "executions-total").get_attribute("data-total") == "0", what="an empty list")
+    wait_for(lambda: data_of(browser, "executions-total", "total") == "0", what="an empty list")
     browser.execute_script("window.notReloaded = true")
     execution_id = start(ui_base, namespace, "long")
     row = f'[data-testid=execution-row][data-id="{execution_id}"]'
     wait_for(lambda: browser.find_element(By.CSS_SELECTOR, row).get_attribute("data-state") == "RUNNING",
              what="the new execution in the list")
     assert browser.execute_script("return window.notReloaded") is True
-    screenshot(browser, "executions")
 
     browser.find_element(By.CSS_SELECTOR, f"{row} [data-testid=select-row]").click()
     by_testid(browser, "bulk-kill").click()
@@ -205,10 +239,13 @@ tasks:
     Select(by_testid(browser, "filter-state")).select_by_value("SUCCESS")
     by_testid(browser, "filter-apply").click()
     wait_for(lambda: "state=SUCCESS" in browser.current_url
-             and by_testid(browser, "executions-total").get_attribute("data-total") == "0",
+             and data_of(browser, "executions-total", "total") == "0",
              what="no SUCCESS execution in the namespace")
     browser.get(f"{ui_base}/ui/#/executions?namespace={namespace}&state=KILLED")
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, row), what="the KILLED execution")
+    browser.get(f"{ui_base}/ui/#/executions")
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, row), what="every execution")
+    screenshot(browser, "executions")
     browser.get(f"{ui_base}/ui/#/executions?state=NOPE&labels=nocolon")
     error = wait_for(lambda: by_testid(browser, "filter-error"), what="the filter errors").text
     assert "`NOPE` is not one of" in error and "`nocolon` is not key:value" in error
@@ -231,17 +268,17 @@ tasks:
     browser.get(f"{ui_base}/ui/#/executions")
     execution_id = start(ui_base, namespace, "many")
     browser.execute_script(f"location.hash = '#/executions/{execution_id}?tab=logs'")
-    wait_for(lambda: int(by_testid(browser, "gantt-count").get_attribute("data-count")) > 0, what="the Gantt")
+    wait_for(lambda: int(data_of(browser, "gantt-count", "count")) > 0, what="the Gantt")
     wait_badge(browser, "SUCCESS", timeout=120)
-    wait_for(lambda: by_testid(browser, "gantt-count").get_attribute("data-count") == "2001", what="2,001 runs")
-    wait_for(lambda: by_testid(browser, "log-count").get_attribute("data-count") == "2000", what="2,000 lines")
+    wait_for(lambda: data_of(browser, "gantt-count", "count") == "2001", what="2,001 runs")
+    wait_for(lambda: data_of(browser, "log-count", "count") == "2000", what="2,000 lines")
     # opened again once finished: the whole execution and its logs at once
     browser.execute_script("location.hash = '#/executions'")
     wait_for(lambda: by_testid(browser, "executions-total"), what="the list")
     opened = time.monotonic()
     browser.execute_script(f"location.hash = '#/executions/{execution_id}?tab=logs'")
-    wait_for(lambda: by_testid(browser, "gantt-count").get_attribute("data-count") == "2001"
-             and by_testid(browser, "log-count").get_attribute("data-count") == "2000",
+    wait_for(lambda: data_of(browser, "gantt-count", "count") == "2001"
+             and data_of(browser, "log-count", "count") == "2000",
              what="the finished execution's runs and lines")
     print(f"\nForEach over 2,000 values: opened with its runs and lines in "
           f"{time.monotonic() - opened:.2f} s")
