@@ -99,7 +99,7 @@ def main() -> None:
         finally:
             stack.stop()
     to_end = [instant(str(e["state"]["endDate"])).timestamp() - sent[i] for i, e in done.items()]  # type: ignore[index]
-    succeeded = sum(1 for e in done.values() if e["state"]["current"] == "SUCCESS")  # type: ignore[index]
+    succeeded = sum(1 for e in done.values() if e["state"]["current"] == "SUCCESS")  # type: ignore[index,misc]
     print(json.dumps({
         "executions": args.executions,
         "created": len(sent),
