@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Protocol
 
 #: a line longer than this is cut and emitted in pieces
 MAX_LINE_BYTES = 1024 * 1024
@@ -26,6 +27,19 @@ POLL_SECONDS = 0.05
 LEFTOVER_GRACE_SECONDS = 1.0
 
 LineCallback = Callable[[str], None]
+
+
+class Process(Protocol):
+    """What is used of a started command: a `Popen`, or a fork server's `ForkedProcess`."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+    @property
+    def stderr(self) -> IO[bytes] | None: ...
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,7 @@ class _LineSplitter:
 class _Group:
     """The process group of a command started with `start_new_session=True`."""
 
-    def __init__(self, process: subprocess.Popen[bytes], kill_grace: float) -> None:
+    def __init__(self, process: Process, kill_grace: float) -> None:
         self.process = process
         self.kill_grace = kill_grace
         self.term_sent_at: float | None = None
@@ -148,15 +162,24 @@ def run_process(
     cancelled: Callable[[], bool] | None = None,
     kill_grace: float = 2.0,
     user: ProcessUser | None = None,
+    fork: Callable[[], Process | None] | None = None,
 ) -> ProcessResult:
     """Run `argv` in `cwd` with exactly `env`, calling back once per output line; as
-    `user` (its uid, gid and no supplementary group) when given.
+    `user` (its uid, gid and no supplementary group) when given. `fork`, when given and
+    when it returns a process, starts the same command another way (the fork server).
 
     Stops the process group when `timeout` seconds have passed or `cancelled()` turns
     true. Raises OSError when the program cannot be started. An exception raised by a
     callback kills the group and propagates.
     """
-    process = subprocess.Popen(
+    process = (fork() if fork is not None else None) or _popen(argv, cwd, env, user)
+    return _follow(process, on_stdout, on_stderr, timeout, cancelled, kill_grace)
+
+
+def _popen(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str], user: ProcessUser | None
+) -> Process:
+    return subprocess.Popen(
         list(argv),
         cwd=cwd,
         env=dict(env),
@@ -169,6 +192,12 @@ def run_process(
         group=None if user is None else user.gid,
         extra_groups=None if user is None else [],
     )
+
+
+def _follow(
+    process: Process, on_stdout: LineCallback, on_stderr: LineCallback,
+    timeout: float | None, cancelled: Callable[[], bool] | None, kill_grace: float,
+) -> ProcessResult:
     group = _Group(process, kill_grace)
     assert process.stdout is not None and process.stderr is not None
     splitters = {

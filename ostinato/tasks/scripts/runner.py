@@ -77,6 +77,7 @@ from ostinato.tasks.scripts.container import (
     engine_environment,
     plan_container,
 )
+from ostinato.tasks.scripts import fork_server
 from ostinato.tasks.scripts.process import hand_over, run_process
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -138,9 +139,9 @@ def _run_in(
     if _truthy(_render(ctx, task.fail_fast, extra)) and _is_posix_shell(interpreter[0]):
         before = ["set -e", *before]
     body = _body(task, ctx, extra, workspace)
-    script = "\n".join(
-        localize_storage_uris(line, workspace.working_dir, read) for line in [*before, *body]
-    )
+    lines = [localize_storage_uris(line, workspace.working_dir, read) for line in [*before, *body]]
+    before, body = lines[:len(before)], lines[len(before):]
+    script = "\n".join(lines)
     env = _environment(task, ctx, extra, workspace)
     if ctx.process_user is not None:
         env["HOME"] = str(workspace.working_dir)  # the worker's HOME is not the script user's
@@ -150,10 +151,14 @@ def _run_in(
 
     consumer = ScriptLogConsumer(ctx)
     argv = [*interpreter, script]
+    fork = None
     if container is not None:  # the same script, run by the engine's CLI in the image
         argv = container_command(container, argv, working_dir=workspace.working_dir, env=env,
                                  mounts=[workspace.root, workspace.working_dir])
         env = engine_environment()
+    elif isinstance(task, PythonOptions):  # `python <file>` alone: forked, no start-up cost
+        fork = fork_server.plan(interpreter, before, body, env=env, cwd=workspace.working_dir,
+                                shims=workspace.root / "bin", user=ctx.process_user)
     ctx.log("DEBUG", f"Starting command with the task runner "
                      f"`{PROCESS_RUNNER if container is None else DOCKER_RUNNER}`")
     try:
@@ -167,7 +172,10 @@ def _run_in(
             cancelled=_cancel_check(ctx),
             kill_grace=KILL_GRACE_SECONDS,
             user=ctx.process_user,
+            fork=fork,
         )
+    except fork_server.ForkServerLost as exc:
+        raise TaskFailed(str(exc)) from None
     except OSError as exc:
         raise TaskFailed(f"Unable to start `{interpreter[0]}`: {exc.strerror or exc}") from None
 
