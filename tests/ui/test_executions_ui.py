@@ -6,7 +6,9 @@ ForEach over 2,000 values rendered virtualised."""
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -177,11 +179,24 @@ tasks:
     browser.get(f"{ui_base}/ui/#/executions/{execution_id}")
     wait_badge(browser, "RUNNING")
     assert not by_testid(browser, "action-restart").is_displayed()
+    assert not by_testid(browser, "action-replay").is_displayed()
     by_testid(browser, "action-kill").click()
     wait_badge(browser, "KILLED")
     assert execution(ui_base, execution_id)["state"]["current"] == "KILLED"
-    assert by_testid(browser, "action-restart").is_displayed()
     assert not by_testid(browser, "action-kill").is_displayed()
+    by_testid(browser, "action-restart").click()  # the page follows the restarted execution
+    wait_badge(browser, "RUNNING")
+    by_testid(browser, "action-kill").click()
+    wait_badge(browser, "KILLED")
+    by_testid(browser, "action-replay").click()  # opens the new execution
+    wait_for(lambda: execution_id not in browser.current_url and "#/executions/" in browser.current_url,
+             what="the replay's page")
+    replayed = browser.current_url.rsplit("/", 1)[1]
+    wait_badge(browser, "RUNNING")
+    assert execution(ui_base, replayed)["originalId"] == execution_id
+    by_testid(browser, "action-kill").click()
+    wait_badge(browser, "KILLED")
+    assert not browser_errors(browser)
 
 
 def test_resume_a_paused_execution_with_an_input(ui_base: str, browser: Any) -> None:
@@ -291,3 +306,63 @@ tasks:
         By.CSS_SELECTOR, "[data-testid=gantt-row]") if "item 2000" in row.text], what="the last row")
     assert last
     assert not browser_errors(browser)
+
+
+def read_follow(base: str, execution_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every event of the UI's follow until the server ends it, as (id, data)."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    event_id = ""
+    url = f"{base}/api/v1/main/ui/executions/{execution_id}/follow"
+    with httpx.stream("GET", url, timeout=60) as answer:
+        assert answer.status_code == 200
+        for line in answer.iter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                events.append((event_id, json.loads(line[6:])))
+    return events
+
+
+def test_the_ui_follow_sends_the_execution_then_only_what_changed(ui_base: str) -> None:
+    namespace = unique("ui.follow")
+    deploy(ui_base, f"""id: waits
+namespace: {namespace}
+tasks:
+  - id: before
+    type: io.kestra.plugin.core.debug.Return
+    format: before
+  - id: wait
+    type: io.kestra.plugin.core.flow.Pause
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: '["a", "b", "c", "d"]'
+    tasks:
+      - id: shout
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{{{ taskrun.value }}}}"
+""")
+    execution_id = start(ui_base, namespace, "waits")
+    wait_for(lambda: execution(ui_base, execution_id)["state"]["current"] == "PAUSED", what="the pause")
+    resumed = threading.Timer(0.5, lambda: httpx.post(
+        f"{ui_base}/api/v1/main/executions/{execution_id}/resume", timeout=30))
+    resumed.start()
+    events = read_follow(ui_base, execution_id)
+    resumed.join()
+    ids = [event_id for event_id, _ in events]
+    assert ids[0] == "full" and ids[-1] == "end" and set(ids[1:-1]) <= {"changes"}, ids
+    runs = events[0][1]["taskRunList"]
+    assert [run["state"]["current"] for run in runs] == ["SUCCESS", "PAUSED"]
+    for _, change in events[1:]:  # folding the changes in gives the execution
+        for index, run in change["taskRuns"]:
+            assert index <= len(runs), "new runs come in index order"
+            if index < len(runs):
+                runs[index] = run
+            else:
+                runs.append(run)
+        assert len(runs) == change["taskRunCount"]
+    final = execution(ui_base, execution_id)
+    assert events[-1][1]["state"] == final["state"] and runs == final["taskRunList"]
+    sent_again = {run["taskId"] for _, change in events[1:] for _, run in change["taskRuns"]}
+    assert "before" not in sent_again and "wait" in sent_again, "only the runs that changed"
+    missing = httpx.get(f"{ui_base}/api/v1/main/ui/executions/nobody/follow", timeout=30)
+    assert missing.status_code == 404 and "nobody" in missing.json()["message"]

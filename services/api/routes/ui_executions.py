@@ -36,8 +36,6 @@ router = APIRouter(tags=["Web UI"])
 
 #: the least time between two reads of the execution (changes meanwhile are coalesced)
 MIN_INTERVAL = 0.2
-#: as Kestra's follow: wait this long for an execution that is not in the view yet
-FIRST_WAIT = 10.0
 
 
 @dataclass
@@ -82,8 +80,9 @@ def changes_event(api: Api, header: dict[str, Any], runs: list[bytes],
 
 async def _first(api: Api, execution_id: str,
                  subscription: Subscription) -> tuple[dict[str, Any], list[bytes]] | None:
-    """The execution as stored, waiting up to FIRST_WAIT s for it to reach the view."""
-    deadline = asyncio.get_running_loop().time() + FIRST_WAIT
+    """The execution as stored, waiting up to the API's read wait for it to reach the view
+    (the page follows again when the stream ends early, so a short wait is enough)."""
+    deadline = asyncio.get_running_loop().time() + api.settings.read_wait
     while True:
         found = await asyncio.to_thread(_read, api, execution_id)
         left = deadline - asyncio.get_running_loop().time()

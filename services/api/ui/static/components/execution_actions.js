@@ -16,10 +16,11 @@ export function createActions({ executionId, getFlow, selectedRun, onRestarted }
     button.disabled = true;
     try { await f(); showError(null); } catch (error) { showError(error); } finally { button.disabled = false; }
   };
-  const kill = el('button', { dataset: { testid: 'action-kill' } }, 'Kill');
-  const resume = el('button', { dataset: { testid: 'action-resume' } }, 'Resume…');
-  const restart = el('button', { dataset: { testid: 'action-restart' } }, 'Restart');
-  const replay = el('button', { dataset: { testid: 'action-replay' } }, 'Replay');
+  // hidden until the execution's state says which apply
+  const kill = el('button', { class: 'danger', dataset: { testid: 'action-kill' }, hidden: true }, 'Kill');
+  const resume = el('button', { class: 'primary', dataset: { testid: 'action-resume' }, hidden: true }, 'Resume…');
+  const restart = el('button', { dataset: { testid: 'action-restart' }, hidden: true }, 'Restart');
+  const replay = el('button', { dataset: { testid: 'action-replay' }, hidden: true }, 'Replay');
   kill.addEventListener('click', run(() => api(`${path}/kill`, { method: 'DELETE' })));
   restart.addEventListener('click', run(async () => {
     await api(`${path}/restart`, { method: 'POST' });

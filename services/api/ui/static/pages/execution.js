@@ -17,7 +17,12 @@ export async function render(root, params, query) {
   const id = params.id;
   const page = new ExecutionPage(root, id, TABS.includes(query.get('tab')) ? query.get('tab') : 'gantt',
     { level: query.get('level') || 'TRACE', taskId: query.get('task') || '' });
-  await page.start();
+  try {
+    await page.start();
+  } catch (error) {
+    page.close(); // the shell shows the error (a 404) and gets no cleanup from a throw
+    throw error;
+  }
   return () => page.close();
 }
 
@@ -35,7 +40,7 @@ class ExecutionPage {
     this.topologyKey = '';
     this.header = this.buildHeader();
     this.actions = createActions({ executionId: id, getFlow: () => this.getFlow(),
-                                   selectedRun: () => this.selected, onRestarted: () => this.followAgain() });
+                                   selectedRun: () => this.selected, onRestarted: () => this.restarted() });
     this.header.node.append(this.actions.buttons);
     this.panels = Object.fromEntries(TABS.map((name) => [name, el('div', {
       class: 'exec-panel', dataset: { testid: `panel-${name}` }, hidden: name !== tab })]));
@@ -58,10 +63,12 @@ class ExecutionPage {
     this.followExecution();
     this.followLogs();
     this.ticker = setInterval(() => this.tick(), 1000);
-    const seen = await Promise.race([first, new Promise((r) => setTimeout(() => r(false), 15000))]);
+    // the follow waits up to 10 s for an execution not in the view yet: after 2 s, a GET
+    // says whether it exists (a 404 is shown at once)
+    const seen = await Promise.race([first, new Promise((r) => setTimeout(() => r(false), 2000))]);
     if (!seen) {
       const execution = await api(`/executions/${encodeURIComponent(this.id)}`); // throws the 404
-      this.receive(execution);
+      if (!this.latest) this.receive(execution);
     }
   }
 
@@ -83,26 +90,43 @@ class ExecutionPage {
       if (data && typeof data === 'object') this.receive(data);
     }, { onEnd: () => {
       if (this.closed) return;
-      if (!ended && !this.latest) { this.firstSeen(false); return; } // not found: start() says why
-      // the stream broke before the end (the API restarted): follow again
-      if (!ended) setTimeout(() => !this.closed && this.followExecution(), 1000);
+      if (ended && !this.stillBeforeRestart()) return;
+      // not found (yet: start() asks the API whether it exists, a 404 closes the page), the
+      // stream broke before the end (the API restarted), or a restart not applied yet
+      this.firstSeen(false);
+      setTimeout(() => !this.closed && this.followExecution(), ended ? 300 : 1000);
     } });
     this.closers.push(close);
   }
 
-  /** Reads the logs from their start (again, after a restart), each line once. */
+  /** After a restart was accepted: whether the execution still shows the state it was
+   *  restarted from (the executor has not applied the restart yet; for 10 s at most). */
+  stillBeforeRestart() {
+    const restart = this.restart;
+    if (!restart || !this.latest) return false;
+    if (this.latest.state.histories.length > restart.histories || Date.now() >= restart.until) {
+      this.restart = null;
+      return false;
+    }
+    return true;
+  }
+
+  /** Reads the logs from their start, each line once; again when an execution whose logs
+   *  had ended runs again (a restart). */
   followLogs() {
     if (this.closeLogs) this.closeLogs();
     this.logs.clear();
+    this.logsEnded = false;
     this.closeLogs = follow(`/logs/${encodeURIComponent(this.id)}/follow`, (entry) => {
       if (entry && typeof entry === 'object') this.logs.add([entry]);
-    });
+    }, { onEnd: () => { this.logsEnded = true; } });
     this.closers.push(() => this.closeLogs());
   }
 
-  followAgain() {
+  restarted() {
+    this.restart = { histories: this.latest ? this.latest.state.histories.length : 0,
+                     until: Date.now() + 10000 };
     this.followExecution();
-    this.followLogs();
   }
 
   /** Folds an event into the latest execution; the page shows it at the next frame. */
@@ -125,6 +149,7 @@ class ExecutionPage {
     const execution = this.latest;
     if (!execution || this.closed) return;
     this.execution = execution;
+    if (this.logsEnded && !isTerminal(execution.state.current)) this.followLogs();
     this.header.update(execution);
     this.actions.update(execution);
     this.gantt.update(execution);
