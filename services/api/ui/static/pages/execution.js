@@ -63,8 +63,8 @@ class ExecutionPage {
     this.followExecution();
     this.followLogs();
     this.ticker = setInterval(() => this.tick(), 1000);
-    // the follow waits up to 10 s for an execution not in the view yet: after 2 s, a GET
-    // says whether it exists (a 404 is shown at once)
+    // an execution not in the view yet: the follow ends and is retried; after 2 s a GET
+    // says whether it exists at all (its 404 is the page's error)
     const seen = await Promise.race([first, new Promise((r) => setTimeout(() => r(false), 2000))]);
     if (!seen) {
       const execution = await api(`/executions/${encodeURIComponent(this.id)}`); // throws the 404
