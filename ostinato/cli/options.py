@@ -50,8 +50,16 @@ def kafka_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      multiple=True, metavar="KEY=VALUE",
                      help="Any other librdkafka setting (repeatable)."),
         click.option("--session-timeout-ms", envvar=_env("SESSION_TIMEOUT_MS"), show_envvar=True,
-                     type=int, default=6000, show_default=True,
-                     help="Consumer group session timeout (joins and failovers take about half)."),
+                     type=click.IntRange(min=1), default=None,
+                     help="Consumer group session timeout (default: the broker profile's, "
+                          "6000 embedded, librdkafka's 45000 on Kafka)."),
+        click.option("--broker-profile", envvar=_env("BROKER_PROFILE"), show_envvar=True,
+                     type=click.Choice(["kafka", "embedded"]), default="kafka", show_default=True,
+                     help="Client defaults for a real Kafka cluster, or for the embedded broker "
+                          "(short fetch waits; `ostinato local` uses it)."),
+        click.option("--instance-id", envvar=_env("INSTANCE_ID"), show_envvar=True,
+                     help="Static group member id of the executor and worker consumers "
+                          "(default: the pod name in Kubernetes; empty: none)."),
         click.option("--schema-registry-url", envvar=_env("SCHEMA_REGISTRY_URL"), show_envvar=True,
                      help="Use Confluent's wire format and this schema registry."),
         *registry_options(),
@@ -98,7 +106,7 @@ def logging_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def kafka_settings(kwargs: dict[str, Any], *, required: bool = True) -> KafkaSettings | None:
     """Build the settings from the kafka options (popping them from `kwargs`)."""
-    from ostinato.kafka.config import KafkaSettings
+    from ostinato.kafka.config import KafkaSettings, instance_id_from
 
     servers = kwargs.pop("bootstrap_servers")
     extra: dict[str, str] = {}
@@ -112,12 +120,17 @@ def kafka_settings(kwargs: dict[str, Any], *, required: bool = True) -> KafkaSet
         topic_prefix=kwargs.pop("topic_prefix"), partitions=kwargs.pop("partitions"),
         security_protocol=kwargs.pop("security_protocol"), sasl_mechanism=kwargs.pop("sasl_mechanism"),
         sasl_username=kwargs.pop("sasl_username"), sasl_password=kwargs.pop("sasl_password"),
-        session_timeout_ms=kwargs.pop("session_timeout_ms"), extra=extra)
+        session_timeout_ms=kwargs.pop("session_timeout_ms"), extra=extra,
+        broker_profile=kwargs.pop("broker_profile"),
+        instance_id=instance_id_from(kwargs.pop("instance_id")))
     if not servers:
         if required:
             raise click.UsageError("--bootstrap-servers (or OSTINATO_BOOTSTRAP_SERVERS) is required")
         return None
-    return KafkaSettings(bootstrap_servers=servers, **settings)  # type: ignore[arg-type]
+    try:
+        return KafkaSettings(bootstrap_servers=servers, **settings)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
 
 
 def codec_of(kwargs: dict[str, Any]) -> Codec:

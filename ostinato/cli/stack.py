@@ -85,7 +85,7 @@ class LocalStack:
 
     def settings(self) -> KafkaSettings:
         return KafkaSettings(bootstrap_servers=self.bootstrap_servers,
-                             session_timeout_ms=self.session_timeout_ms)
+                             session_timeout_ms=self.session_timeout_ms, broker_profile="embedded")
 
     def start(self) -> None:
         """Start the broker, restore the kept topics (durable), then the services. Raises
@@ -140,6 +140,7 @@ class LocalStack:
         env = {**os.environ, **self.env, **own_env,
                "OSTINATO_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                "OSTINATO_SESSION_TIMEOUT_MS": str(self.session_timeout_ms),
+               "OSTINATO_BROKER_PROFILE": "embedded",  # Tansu: short fetch waits (config.py)
                "OSTINATO_MANAGEMENT_PORT": "0",  # several services on one machine
                "OSTINATO_LOG_FORMAT": "console" if self.log_stream is not None else "json"}
         log_path = None

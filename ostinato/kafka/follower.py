@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from ostinato.kafka.config import FOLLOW_FETCH_WAIT_MS, KafkaSettings
+from ostinato.kafka.config import KafkaSettings, Role
 from ostinato.kafka.messages import Received, consume_ready
 from ostinato.logging import get_logger
 
@@ -29,23 +30,26 @@ class Follower:
     its end at least once. Use from one thread; `close()` when done."""
 
     def __init__(self, settings: KafkaSettings, starts: Mapping[Position, int], *,
-                 fetch_wait_ms: int = FOLLOW_FETCH_WAIT_MS) -> None:
+                 role: Role = "follow", fetch_wait_ms: int | None = None) -> None:
+        """`role` gives the fetch wait (ostinato/kafka/config.py); `fetch_wait_ms` sets
+        one instead (a user's --kafka-config still wins)."""
         self.settings = settings
-        self._consumer = Consumer(settings.consumer(None, **{
-            "enable.partition.eof": True, "fetch.wait.max.ms": fetch_wait_ms}))
+        wait: dict[str, Any] = {} if fetch_wait_ms is None else {"fetch.wait.max.ms": fetch_wait_ms}
+        self._consumer = Consumer(settings.consumer(None, role, **wait))
         self._at_end = {(settings.topic(topic), partition): False for topic, partition in starts}
         self._consumer.assign([TopicPartition(settings.topic(topic), partition, offset)
                                for (topic, partition), offset in starts.items()])
 
     @classmethod
     def of_topics(cls, settings: KafkaSettings, topics: Iterable[str],
-                  start: Mapping[Position, int] | None = None, **options: int) -> Follower:
+                  start: Mapping[Position, int] | None = None, *, role: Role = "follow",
+                  fetch_wait_ms: int | None = None) -> Follower:
         """Every partition of `topics`, each from its offset in `start` (else 0)."""
         starts: dict[Position, int] = {}
         for topic in topics:
             for partition in partitions_of(settings, topic):
                 starts[(topic, partition)] = (start or {}).get((topic, partition), 0)
-        return cls(settings, starts, **options)
+        return cls(settings, starts, role=role, fetch_wait_ms=fetch_wait_ms)
 
     @property
     def reached_end(self) -> bool:

@@ -8,7 +8,7 @@ import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from ostinato.kafka.config import BACKGROUND_FETCH_WAIT_MS, KafkaSettings
+from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters
 from ostinato.kafka.follower import Follower
 from ostinato.kafka.messages import Received
@@ -82,8 +82,7 @@ class HeartbeatView:
                     if ready and at >= horizon}
 
     def _follow(self) -> None:
-        follower = Follower(self._settings, {("services", 0): 0},
-                            fetch_wait_ms=BACKGROUND_FETCH_WAIT_MS)
+        follower = Follower(self._settings, {("services", 0): 0}, role="background")
         producer = ConfirmingProducer(self._settings)
         dead_letters = DeadLetters(producer, self._codec, reader="heartbeats")
         try:

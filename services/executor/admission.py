@@ -109,6 +109,8 @@ class AdmissionOwner:
         self._changed = set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if not partitions:  # a cooperative rebalance that left `admissions` where it was
+            return
         self._slots = {}
 
         def restore(key: str, value: bytes | None, offset: int) -> None:
@@ -124,7 +126,8 @@ class AdmissionOwner:
         log.info("admission owner", flows=len(self._slots))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._slots = {}
+        if partitions:  # `admissions` has one partition: this member no longer owns it
+            self._slots = {}
 
     # ------------------------------------------------------------------ records
 

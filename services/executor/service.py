@@ -30,7 +30,7 @@ from ostinato.decider import Settings
 from ostinato.decider import commands as cmd
 from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
-from ostinato.kafka.config import HOT_FETCH_WAIT_MS, KafkaSettings
+from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka.follower import partitions_of
 from ostinato.kafka.idle import IdleThrottle
@@ -90,8 +90,8 @@ class ExecutorService:
         self._sweeper = None if config.retention is None else Sweeper(config.retention, self.state, codec)
         self._producer = producer or Producer(kafka.producer(
             **{"message.max.bytes": max_record_bytes(config.context_limit)}))
-        self._consumer = consumer or GroupConsumer(kafka.consumer(kafka.group(config.group), **{
-            "enable.partition.eof": False, "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
+        self._consumer = consumer or GroupConsumer(kafka.consumer(
+            kafka.group(config.group), "hot", static=True, **{"enable.partition.eof": False}))
         self.emitter = Emitter(codec, self.state, self.store, context_limit=config.context_limit,
                                revision_of=self._revision_of, metrics=metrics,
                                executions_partitions=lambda: len(partitions_of(kafka, "executions")))
@@ -204,11 +204,18 @@ class ExecutorService:
     # ------------------------------------------------------------------ partitions
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        """Restore the partitions added (the cooperative assignor gives only those, and may
+        give none: a rebalance that left this member's partitions where they were)."""
+        if not partitions:
+            return
         self.state.assign(tp.partition or 0 for tp in partitions)
-        log.info("partitions assigned", partitions=sorted(self.state.owned))
+        log.info("partitions assigned", partitions=sorted(self.state.owned),
+                 added=sorted(tp.partition for tp in partitions))
         self.ready.set()
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        if not partitions:
+            return
         lost = {tp.partition or 0 for tp in partitions}
         self._idle.forget(partitions)
         self.state.revoke(lost)

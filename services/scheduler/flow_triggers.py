@@ -162,7 +162,9 @@ class PreconditionOwner:
 
     def run(self, stop: threading.Event) -> None:
         self._consumer.subscribe([self.kafka.topic("flow-trigger-hits")],
-                                 on_assign=lambda *_: self._restore(), on_revoke=lambda *_: self._forget())
+                                 # cooperative rebalances may call back with no partition
+                                 on_assign=lambda _, parts: self._restore() if parts else None,
+                                 on_revoke=lambda _, parts: self._forget() if parts else None)
         consume_and_produce(self._consumer, self._producer, self.kafka, "flow-trigger-hits", stop,
                             self._handle, log=log, codec=self.codec, before_flush=self._write_windows,
                             state_topic="flow-trigger-state")

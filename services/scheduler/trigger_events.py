@@ -56,7 +56,7 @@ class TriggerEventConsumer:
 
     def run(self, stop: threading.Event) -> None:
         self._consumer.subscribe([self.kafka.topic("triggers")],
-                                 on_assign=lambda *_: self.ready.set())
+                                 on_assign=lambda _, parts: self.ready.set() if parts else None)
         consume_and_produce(self._consumer, self._producer, self.kafka, "triggers", stop,
                             self._handle, log=log, codec=self.codec)
 

@@ -29,7 +29,7 @@ from ostinato import tracing
 from ostinato.decider import events as ev
 from ostinato.execution.states import StateType
 from ostinato.flow.durations import parse_duration
-from ostinato.kafka.config import BACKGROUND_FETCH_WAIT_MS, HOT_FETCH_WAIT_MS, KafkaSettings
+from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters, count_dead_letter
 from ostinato.kafka.follower import Follower, approximate_ends
 from ostinato.kafka.idle import IdleThrottle
@@ -97,8 +97,8 @@ class WorkerService:
         self._producer = producer or ConfirmingProducer(kafka)
         self._dead_letters = DeadLetters(self._producer, codec, reader="worker-kills")
         self._consumer = consumer or GroupConsumer(
-            kafka.consumer(kafka.group(config.group), **{"enable.partition.eof": False,
-                                                         "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
+            kafka.consumer(kafka.group(config.group), "hot", static=True,
+                           **{"enable.partition.eof": False}))
         self._idle = IdleThrottle(self._consumer)
         self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
         self._running: dict[Future[None], tuple[int, int]] = {}
@@ -160,6 +160,8 @@ class WorkerService:
             self._backlog.append(Received.of(message))
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if not partitions:  # a cooperative rebalance that added none
+            return
         log.info("partitions assigned", partitions=[tp.partition for tp in partitions])
         self.ready.set()
 
@@ -242,8 +244,7 @@ class WorkerService:
         """Stop the task runs named on `worker-control` that run here. Read from about the
         end (on the embedded broker a little before it: older kills match nothing)."""
         start = approximate_ends(self.kafka, "worker-control")[0]
-        follower = Follower(self.kafka, {("worker-control", 0): start},
-                            fetch_wait_ms=BACKGROUND_FETCH_WAIT_MS)
+        follower = Follower(self.kafka, {("worker-control", 0): start}, role="background")
         try:
             while not stop.is_set():
                 for received in follower.poll(100, 0.5):

@@ -27,6 +27,7 @@ def read_one(throttle: IdleThrottle, deadline_s: float) -> float:
 
 def test_a_quiet_consumer_reads_a_new_record_within_a_probe_interval() -> None:
     settings = KafkaSettings(bootstrap_servers=bootstrap_servers_for_tests(), session_timeout_ms=3000,
+                             broker_profile="embedded",
                              topic_prefix=f"idle-{uuid.uuid4().hex[:8]}.")
     ensure_all_topics(settings)
     consumer = Consumer(settings.consumer(settings.group("idle"), **{

@@ -35,7 +35,7 @@ class RecordingProducer(Producer):  # type: ignore[misc]
 
 def own_topics() -> KafkaSettings:
     """Topics of their own on the shared test broker."""
-    settings = KafkaSettings(bootstrap_servers=bootstrap_servers_for_tests(),
+    settings = KafkaSettings(bootstrap_servers=bootstrap_servers_for_tests(), broker_profile="embedded",
                              topic_prefix=f"outbox-{uuid.uuid4().hex[:8]}.")
     ensure_all_topics(settings)
     return settings

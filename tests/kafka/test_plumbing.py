@@ -23,7 +23,7 @@ from ostinato.wire.codec import default_codec
 
 def own_topics() -> KafkaSettings:
     """Topics of their own on the shared test broker."""
-    settings = KafkaSettings(bootstrap_servers=bootstrap_servers_for_tests(),
+    settings = KafkaSettings(bootstrap_servers=bootstrap_servers_for_tests(), broker_profile="embedded",
                              topic_prefix=f"plumbing-{uuid.uuid4().hex[:8]}.")
     ensure_all_topics(settings)
     return settings

@@ -79,7 +79,7 @@ def registry() -> Any:
 @pytest.fixture(scope="module")
 def settings() -> KafkaSettings:
     base = KafkaSettings(bootstrap_servers=broker_for_tests().bootstrap_servers,
-                         session_timeout_ms=3000, partitions=1)
+                         session_timeout_ms=3000, partitions=1, broker_profile="embedded")
     settings = replace(base, topic_prefix=unique_name("registry") + ".")
     ensure_all_topics(settings)
     return settings
