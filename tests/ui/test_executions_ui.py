@@ -114,8 +114,10 @@ tasks:
     content: hello from a file
     extension: .txt
 """)
+    browser.get(f"{ui_base}/ui/#/executions")  # loaded first: opening the execution is quick
+    wait_for(lambda: by_testid(browser, "executions-total"), what="the list")
     execution_id = start(ui_base, namespace, "steps")
-    browser.get(f"{ui_base}/ui/#/executions/{execution_id}?tab=logs")
+    browser.execute_script(f"location.hash = '#/executions/{execution_id}?tab=logs'")
     # the line and the badge read in one script: what the page showed at one moment
     seen = wait_for(lambda: browser.execute_script(
         "const line = document.querySelector('[data-testid=log-line]');"
