@@ -3,6 +3,7 @@ and the executor, worker, scheduler and API processes), and the corpus summary l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,10 @@ from ostinato.wire.codec import default_codec
 from tests.conformance.corpus import corpus_environment
 
 SERVICES = ("executor", "worker", "scheduler", "api")
+
+# The tests' broker is the embedded one: the CLI commands and services they start outside
+# LocalStack (`--bootstrap-servers ...`) use its client defaults too (ostinato/kafka/config.py)
+os.environ.setdefault("OSTINATO_BROKER_PROFILE", "embedded")
 
 
 
