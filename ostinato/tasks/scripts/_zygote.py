@@ -28,6 +28,7 @@ import os  # noqa: E402
 import select  # noqa: E402
 import socket  # noqa: E402
 from types import ModuleType  # noqa: E402  (imported at start-up already)
+from typing import NoReturn  # noqa: E402
 
 #: a request's fds: the connection, stdout's write end, stderr's write end
 _FDS_PER_REQUEST = 3
@@ -124,8 +125,11 @@ def _send(conn: socket.socket, message: dict) -> None:
 
 
 def become(job: Job) -> "list[str]":
-    """Set this child up as the request says; its script's argv. Ends the child (127) with
-    an error line to the worker when that fails."""
+    """Set this child up as the request says, then fork the script's process; returns (in
+    that process) the script's argv. Like `/bin/sh -c "python <file>"`, the session leader
+    (whose pid the worker signals as the group) is a parent that waits for the script and
+    exits with its status: a script may call os.setsid() itself, as it would there. Ends
+    (127) with an error line to the worker when the set-up fails."""
     os.setsid()  # first: the worker signals the process group named by our pid
     try:
         request = _read_request(job.conn)
@@ -145,7 +149,23 @@ def become(job: Job) -> "list[str]":
         os._exit(127)
     job.conn.detach()  # closed just below: its finaliser must not close a reused fd number
     os.closerange(3, 2**31 - 1)  # the connection, the pipes' copies, the server's fds
-    return argv
+    try:
+        script = os.fork()
+    except OSError as exc:
+        os.write(2, f"{sys.executable}: cannot fork: {exc.strerror}\n".encode())
+        os._exit(2)
+    if script == 0:
+        return argv
+    _exit_like_a_shell(script)
+
+
+def _exit_like_a_shell(pid: int) -> "NoReturn":
+    """Wait for the script and exit with its code, or 128 + the signal that ended it."""
+    try:
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        os._exit(128 - code if code < 0 else code)
+    finally:
+        os._exit(2)
 
 
 def _read_request(conn: socket.socket) -> dict:
@@ -227,7 +247,7 @@ def _uncaught(exc: BaseException) -> None:
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
-    sys.excepthook(type(exc), exc, tb)
+    sys.excepthook(type(exc), exc.with_traceback(tb), tb)  # the hook prints exc's own
     if isinstance(exc, KeyboardInterrupt):  # Python ends itself with SIGINT then
         import signal  # noqa: PLC0415
 
