@@ -56,11 +56,13 @@ class Sampler:
     output: Path
 
 
-def start(pids: dict[str, int], directory: Path) -> dict[str, Sampler]:
+def start(pids: dict[str, int], directory: Path, *, idle: bool = True) -> dict[str, Sampler]:
+    """py-spy on each process; `idle`: sample waiting threads too (wall time, not CPU)."""
     samplers = {}
     for name, pid in pids.items():
         output = directory / f"{name}.pyspy.txt"
-        command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--idle",
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+                   *(["--idle"] if idle else []),
                    "--threads", "--format", "raw", "--rate", str(RATE), "--nonblocking",
                    "--output", str(output)]
         samplers[name] = Sampler(subprocess.Popen(command, stdout=subprocess.DEVNULL,
@@ -123,3 +125,40 @@ def _rules_for(name: str, counted: Counter[tuple[str, ...]]) -> list[tuple[str, 
     if name.startswith("worker") and any("._fetch (" in f for f in frames):
         return WORKER_STAGES
     return None
+
+
+def report_busy(name: str, sampler: Sampler, seconds: float, top: int = 12) -> None:
+    """Per thread the seconds sampled (CPU seconds when taken without --idle, else wall),
+    and for the busiest threads the functions of ostinato (and the library entry each calls
+    first) by inclusive share."""
+    if not sampler.output.exists():
+        print(f"\n{name}: py-spy wrote nothing (is ptrace allowed?)")
+        return
+    threads = stacks(sampler.output)
+    total = sum(sum(c.values()) for c in threads.values())
+    print(f"\n{name}: ~{total / RATE:.1f} s sampled over {seconds:.1f} s")
+    for thread, counted in sorted(threads.items(), key=lambda t: -sum(t[1].values()))[:3]:
+        samples = sum(counted.values())
+        if samples < total * 0.05:
+            break
+        print(f"  {thread}: ~{samples / RATE:.1f} s")
+        inclusive: Counter[str] = Counter()
+        for stack, count in counted.items():
+            for frame in set(_ours(stack)):
+                inclusive[frame] += count
+        # frames in (nearly) every sample are the thread's loop: they say nothing
+        below_loop = [(f, c) for f, c in inclusive.most_common() if c < 0.97 * samples]
+        for frame, count in below_loop[:top]:
+            print(f"    {100 * count / samples:5.1f} %  {frame[:100]}")
+
+
+def _ours(stack: tuple[str, ...]) -> list[str]:
+    """ostinato's frames of a stack below its loop (the loop itself is 100 %), plus the
+    first frame outside ostinato each one calls (a library's entry: fastavro, jinja2 ...)."""
+    kept = []
+    for inner, frame in zip((None, *stack), stack):
+        if "ostinato/" in frame and not re.search(r"\.(run|_run_batch|main|serve|loop|_fetch) \(|<module>", frame):
+            kept.append(re.sub(r":\d+\)$", ")", frame))
+            if inner is not None and "ostinato/" not in inner:
+                kept.append("  -> " + re.sub(r":\d+\)$", ")", inner))
+    return kept

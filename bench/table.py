@@ -22,6 +22,7 @@ from ostinato.cli.stack import LocalStack
 from ostinato.harness import ServiceRunner
 from ostinato.wire.codec import default_codec
 
+import step_profile
 import table_rows as rows
 from api_load import wait_ready
 from table_rows import Bench, Row, Sizes
@@ -39,15 +40,25 @@ def start_stack(tmp: Path) -> tuple[LocalStack, Bench]:
     return stack, Bench(bus, TopicMeter(stack.settings()), api, 0, Sizes())
 
 
-def measure_all(bench: Bench) -> list[Row]:
+def measure_all(bench: Bench, stack: LocalStack, profile: Path | None, wall: bool) -> list[Row]:
     table: list[Row] = []
     for name, row in rows.ROWS:
         bench.say(f"row: {name}")
+        samplers = {}
+        if profile is not None:
+            (profile / name).mkdir(parents=True, exist_ok=True)
+            samplers = step_profile.start({p.name: p.process.pid for p in stack.processes},
+                                          profile / name, idle=wall)
+        began = time.monotonic()
         try:
             table += row(bench)
         except (RuntimeError, TimeoutError, ValueError, AssertionError) as error:
             table.append(Row(name, f"not measured: {type(error).__name__}: {error}", "", "", False))
             bench.say(f"row {name} failed: {error}")
+        finally:
+            step_profile.stop(samplers)
+        for service, sampler in samplers.items():
+            step_profile.report_busy(f"row {name}, {service}", sampler, time.monotonic() - began)
     return table
 
 
@@ -81,6 +92,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="everything smaller: a smoke check")
     parser.add_argument("--only", nargs="*", default=None, metavar="ROW",
                         help=f"only these rows, of: {', '.join(name for name, _ in rows.ROWS)}")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="sample every service with py-spy during each row (CPU, not wall), "
+                             "keep the samples in DIR/<row>/ and print where the CPU went")
+    parser.add_argument("--wall", action="store_true",
+                        help="with --profile: sample waiting threads too (wall time, not CPU)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
@@ -97,7 +113,7 @@ def main() -> None:
         bench.begin = began
         bench.say("stack up")
         try:
-            table = measure_all(bench)
+            table = measure_all(bench, stack, args.profile, args.wall)
         finally:
             bench.meter.close()
             bench.bus.close()

@@ -99,6 +99,11 @@ def ended_at(run: TaskRun) -> datetime:
     return instant(run.state.histories[-1].date)
 
 
+def task_ms(run: TaskRun) -> float:
+    """RUNNING to the end: the task itself, on the worker."""
+    return (ended_at(run) - running_at(run)).total_seconds() * 1000
+
+
 def execution_seconds(execution: Execution) -> float:
     """The execution's first state to its last."""
     histories = execution.state.histories
