@@ -60,6 +60,10 @@ def kafka_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--instance-id", envvar=_env("INSTANCE_ID"), show_envvar=True,
                      help="Static group member id of the executor and worker consumers "
                           "(default: the pod name in Kubernetes; empty: none)."),
+        click.option("--standalone", envvar=_env("STANDALONE"), show_envvar=True, is_flag=True,
+                     help="The only instance of this service: take every partition at once, "
+                          "without joining the consumer group (no join to wait for; "
+                          "`ostinato run`'s own stack). Never with two instances."),
         click.option("--schema-registry-url", envvar=_env("SCHEMA_REGISTRY_URL"), show_envvar=True,
                      help="Use Confluent's wire format and this schema registry."),
         *registry_options(),
@@ -122,7 +126,8 @@ def kafka_settings(kwargs: dict[str, Any], *, required: bool = True) -> KafkaSet
         sasl_username=kwargs.pop("sasl_username"), sasl_password=kwargs.pop("sasl_password"),
         session_timeout_ms=kwargs.pop("session_timeout_ms"), extra=extra,
         broker_profile=kwargs.pop("broker_profile"),
-        instance_id=instance_id_from(kwargs.pop("instance_id")))
+        instance_id=instance_id_from(kwargs.pop("instance_id")),
+        standalone=kwargs.pop("standalone"))
     if not servers:
         if required:
             raise click.UsageError("--bootstrap-servers (or OSTINATO_BOOTSTRAP_SERVERS) is required")

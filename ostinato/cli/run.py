@@ -215,7 +215,7 @@ def run(kwargs: dict[str, Any]) -> None:
         if settings is None:
             from ostinato.cli.stack import LocalStack
 
-            stack = LocalStack(data_dir=data_dir)
+            stack = LocalStack(data_dir=data_dir, standalone=True)  # one of each: no group joins
             console.print(f"[dim]starting an embedded stack in {data_dir}[/dim]")
             progress = Progress(console)
             progress.waiting("starting the embedded stack (broker, executor, worker)")

@@ -71,6 +71,8 @@ class LocalStack:
     env: dict[str, str] = field(default_factory=dict)
     #: keep the state topics in DATA_DIR/topics across restarts (`ostinato local`)
     durable: bool = False
+    #: each service runs once and takes its partitions without a group join (`ostinato run`)
+    standalone: bool = False
     processes: list[ServiceProcess] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -142,6 +144,7 @@ class LocalStack:
                "OSTINATO_SESSION_TIMEOUT_MS": str(self.session_timeout_ms),
                "OSTINATO_BROKER_PROFILE": "embedded",  # Tansu: short fetch waits (config.py)
                "OSTINATO_MANAGEMENT_PORT": "0",  # several services on one machine
+               "OSTINATO_STANDALONE": "1" if self.standalone else "",
                "OSTINATO_LOG_FORMAT": "console" if self.log_stream is not None else "json"}
         log_path = None
         if self.log_stream is None:

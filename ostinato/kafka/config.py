@@ -130,6 +130,10 @@ class KafkaSettings:
     #: consumers (instance_id_from); not used under the embedded profile, whose broker
     #: handles static members badly (README: Kafka settings)
     instance_id: str | None = None
+    #: each group consumer takes every partition of its topic without joining its group
+    #: (membership.py): for a stack where each service runs once, as `ostinato run`'s own,
+    #: which then does not wait for group joins; never with two instances of a service
+    standalone: bool = False
 
     def __post_init__(self) -> None:
         if self.broker_profile not in PROFILES:

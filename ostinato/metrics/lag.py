@@ -96,6 +96,10 @@ class GroupConsumer(Consumer):
         super().subscribe(topics, on_assign=assigned, on_revoke=revoked(on_revoke),
                           on_lost=revoked(on_lost if on_lost is not None else on_revoke))
 
+    def note_assigned(self, partitions: list[TopicPartition]) -> None:
+        """Partitions the owner assigned by hand (a standalone service: membership.py)."""
+        self._assigned = self._assigned | {(tp.topic, tp.partition) for tp in partitions}
+
     def unsubscribe(self) -> None:
         self._assigned = set()
         super().unsubscribe()

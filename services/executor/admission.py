@@ -26,6 +26,7 @@ from ostinato.decider import events as ev
 from ostinato.decider.concurrency import admission
 from ostinato.execution.states import StateType
 from ostinato.flow.model import Flow
+from ostinato.kafka import membership
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters
 from ostinato.kafka.flow_table import FlowTable
@@ -95,8 +96,8 @@ class AdmissionOwner:
             self._thread.join(timeout=10)
 
     def run(self, stop: threading.Event) -> None:
-        self._consumer.subscribe([self.kafka.topic("admissions")], on_assign=self._on_assign,
-                                 on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        membership.join(self._consumer, self.kafka, "admissions", on_assign=self._on_assign,
+                        on_revoke=self._on_revoke)
         consume_and_produce(self._consumer, self._producer, self.kafka, "admissions", stop,
                             self._handle, log=log, codec=self.codec, before_flush=self._write_state,
                             state_topic="admission-state")

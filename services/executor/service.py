@@ -32,6 +32,7 @@ from ostinato.decider import events as ev
 from ostinato.execution.model import Execution
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.flow_table import FlowTable
+from ostinato.kafka import membership
 from ostinato.kafka.follower import partitions_of
 from ostinato.kafka.idle import IdleThrottle
 from ostinato.kafka.messages import Received
@@ -108,8 +109,8 @@ class ExecutorService:
 
     def run(self, stop: threading.Event) -> None:
         topic = self.kafka.topic("executor")
-        self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
-                                 on_lost=self._on_revoke)
+        membership.join(self._consumer, self.kafka, "executor", on_assign=self._on_assign,
+                        on_revoke=self._on_revoke)
         log.info("executor started", topic=topic, group=self.kafka.group(self.config.group))
         try:
             while not stop.is_set():

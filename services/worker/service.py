@@ -29,6 +29,7 @@ from ostinato import tracing
 from ostinato.decider import events as ev
 from ostinato.execution.states import StateType
 from ostinato.flow.durations import parse_duration
+from ostinato.kafka import membership
 from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters, count_dead_letter
 from ostinato.kafka.follower import Follower, approximate_ends
@@ -118,8 +119,8 @@ class WorkerService:
 
     def run(self, stop: threading.Event) -> None:
         topic = self.kafka.topic("worker-tasks")
-        self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
-                                 on_lost=self._on_revoke)
+        membership.join(self._consumer, self.kafka, "worker-tasks", on_assign=self._on_assign,
+                        on_revoke=self._on_revoke)
         log.info("worker started", topic=topic, slots=self.config.slots)
         start_service_thread("kills", self._follow_kills, stop)
         self.kv.start()
