@@ -162,8 +162,11 @@ def http_rows(bench: Bench) -> list[Row]:
         bench.say(f"HTTP at {rate:.0f}/s for {length:.0f} s: run {n + 1}/{bench.runs}")
         offered = offer(bench.api, "bench", flow.id, rate, length)
         if offered.errors:
+            bench.say(f"HTTP: {len(offered.errors)} create requests failed, the first: {offered.errors[0]}")
             raise RuntimeError(f"{len(offered.errors)} create requests failed, the first: {offered.errors[0]}")
-        bench.say(f"HTTP: {len(offered.ids)} created in {offered.seconds:.1f} s; waiting for their ends")
+        bench.say(f"HTTP: {len(offered.ids)} created in {offered.seconds:.1f} s (answer p50 "
+                  f"{percentile(offered.answers, 0.5):.3f} s, p99 {percentile(offered.answers, 0.99):.3f} s, "
+                  f"client late by <= {offered.worst_lateness:.2f} s); waiting for their ends")
         finished = [bench.bus.wait_finished(i, timeout=600) for i in offered.ids]
         failed += sum(1 for e in finished if e.state.current != "SUCCESS")
         durations = [tf.execution_seconds(e) for e in finished]
