@@ -12,6 +12,7 @@ Progress goes to stderr. `--quick` runs everything smaller (a smoke check, < 2 m
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -22,6 +23,7 @@ from ostinato.cli.stack import LocalStack
 from ostinato.harness import ServiceRunner
 from ostinato.wire.codec import default_codec
 
+import cpu_meter
 import step_profile
 import table_rows as rows
 from api_load import wait_ready
@@ -49,6 +51,9 @@ def measure_all(bench: Bench, stack: LocalStack, profile: Path | None, wall: boo
             (profile / name).mkdir(parents=True, exist_ok=True)
             samplers = step_profile.start({p.name: p.process.pid for p in stack.processes},
                                           profile / name, idle=wall)
+        pids = {"broker": stack.broker.pid or 0, "bench": os.getpid(),
+                **{p.name: p.process.pid for p in stack.processes}}
+        before = cpu_meter.snapshot(pids)
         began = time.monotonic()
         try:
             table += row(bench)
@@ -57,6 +62,7 @@ def measure_all(bench: Bench, stack: LocalStack, profile: Path | None, wall: boo
             bench.say(f"row {name} failed: {error}")
         finally:
             step_profile.stop(samplers)
+            bench.cpu.append(f"{name}: {cpu_meter.describe(before, cpu_meter.snapshot(pids))}")
         for service, sampler in samplers.items():
             step_profile.report_busy(f"row {name}, {service}", sampler, time.monotonic() - began)
     return table
@@ -120,6 +126,9 @@ def main() -> None:
             stack.stop()
     print_table(table)
     print_bytes(bench.written)
+    print("\nCPU while each row ran (warm-up included; 'bench' is this process and its HTTP sender):")
+    for line in bench.cpu:
+        print(f"  {line}")
     print(f"\n{args.runs} measured run(s) per row after one warm-up; "
           f"{'--quick sizes' if args.quick else 'full sizes'}; total {time.monotonic() - began:.0f} s")
 

@@ -64,6 +64,8 @@ class Bench:
     #: (what, task runs, bytes per topic) for the bytes table
     written: list[tuple[str, int, Totals]] = field(default_factory=list)
     deployed: dict[str, Flow] = field(default_factory=dict)
+    #: one line per row: the CPU each process used while it ran
+    cpu: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.begin:7.1f} s] {text}", file=sys.stderr, flush=True)
