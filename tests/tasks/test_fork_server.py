@@ -35,6 +35,12 @@ PARENT = ("import os\nfork_server_pid = int(open(f'/proc/{os.getppid()}/stat').r
 SCRIPT_USER = "ostinato-script"
 
 
+@pytest.fixture(autouse=True)
+def _fork_server_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the forked path, even in a run with the switch off."""
+    monkeypatch.delenv(fork_server.SWITCH, raising=False)
+
+
 def run(data: dict[str, Any], storage: LocalStorage | None = None,
         user: ProcessUser | None = None) -> TaskOutcome:
     task = Task.model_validate({"id": "t", "type": PYTHON_SCRIPT, **data})
@@ -244,6 +250,21 @@ def test_a_server_dying_under_a_running_script_fails_the_task_clearly() -> None:
     assert outcome.state == "FAILED"
     assert "fork server ended while the script ran" in lines(outcome, "ERROR")[0]
     assert run({"script": PARENT}).state == "SUCCESS"
+
+
+def test_a_server_that_cannot_start_leaves_scripts_to_the_shell(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    broken = tmp_path / "zygote.py"
+    broken.write_text("raise SystemExit(3)")
+    monkeypatch.setattr(fork_server, "ZYGOTE", broken)
+    monkeypatch.setattr(fork_server, "_broken_until", 0.0)
+    env = {"PYTHONBROKENSERVER": "1"}  # a start-up of its own: a new server
+    for _ in range(2):
+        outcome = run({"script": PARENT + "print('ran')", "env": env})
+        assert outcome.state == "SUCCESS", outcome.logs
+        assert lines(outcome)[-1] == "ran"
+        assert not forked(outcome)
+    assert fork_server._broken_until > time.monotonic()  # not retried at every script
 
 
 # ------------------------------------------------------------------ the shell path

@@ -49,6 +49,7 @@ class Job:
 def serve(control_fd: int) -> Job:
     """Fork one child per request; returns only in a child, with its job."""
     control = socket.socket(fileno=control_fd)
+    os.close(os.pidfd_open(os.getpid()))  # children are watched by pidfd: Linux 5.3 or later
     children: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, connection)
     poller = select.poll()
     poller.register(control.fileno(), select.POLLIN)
@@ -98,11 +99,12 @@ def _fork(
     os.close(job.stderr)
     try:
         pidfd = os.pidfd_open(pid)
-        children[pidfd] = (pid, job.conn)
-        poller.register(pidfd, select.POLLIN)
-    except OSError:  # cannot watch it: wait for it now rather than lose its status
+    except OSError:  # out of fds: wait for it now rather than lose its status
         _send(job.conn, {"status": os.waitpid(pid, 0)[1]})
         job.conn.close()
+        return None
+    children[pidfd] = (pid, job.conn)
+    poller.register(pidfd, select.POLLIN)
     return None
 
 

@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -43,6 +44,8 @@ SWITCH = "OSTINATO_PYTHON_FORK_SERVER"
 ZYGOTE = Path(__file__).with_name("_zygote.py")
 #: how long the server may take to start a script before the task fails
 REPLY_TIMEOUT_SECONDS = 60.0
+#: how long scripts take the shell path after a new server failed its first script
+BROKEN_PAUSE_SECONDS = 60.0
 #: fork servers kept at once (one per way of starting the interpreter)
 MAX_SERVERS = 4
 #: environment variables besides PYTHON* that change how the interpreter starts
@@ -138,17 +141,29 @@ def _user_site(home: str, env: Mapping[str, str]) -> Path:
 
 _servers: dict[tuple[tuple[str, str], ...], ForkServer] = {}
 _servers_lock = threading.Lock()
+#: until when (time.monotonic()) scripts take the shell path: a new server failed at once
+_broken_until = 0.0
 
 
 def spawn(request: dict[str, Any], startup: dict[str, str]) -> ForkedProcess | None:
     """Start `request` on the server for `startup`; None when no server works.
     OSError when the script's process could not be set up (its reason)."""
+    global _broken_until
+    if time.monotonic() < _broken_until:
+        return None
     key = tuple(sorted(startup.items()))
     for _ in range(2):  # a server found dead is replaced once
+        server = _server(key, startup)
         try:
-            return _server(key, startup).spawn(request)
+            process = server.spawn(request)
         except ForkServerDown:
             _discard(key)
+            if server.fresh:  # it cannot even start: do not try at every script
+                _broken_until = time.monotonic() + BROKEN_PAUSE_SECONDS
+                return None
+        else:
+            server.fresh = False
+            return process
     return None
 
 
@@ -206,6 +221,7 @@ class ForkServer:
             theirs.close()
         ours.settimeout(REPLY_TIMEOUT_SECONDS)
         self.control = ours
+        self.fresh = True  # no script started yet
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -263,8 +279,9 @@ class _Replies:
     def next(self, timeout: float | None) -> dict[str, Any] | None:
         """The next reply; None when none came within `timeout`; EOFError at end of file."""
         while b"\n" not in self.buffer:
-            ready, _, _ = select.select([self.conn], [], [], timeout)
-            if not ready:
+            poller = select.poll()  # not select(): a worker's fd numbers may pass 1024
+            poller.register(self.conn, select.POLLIN)
+            if not poller.poll(None if timeout is None else timeout * 1000):
                 return None
             data = self.conn.recv(4096)
             if not data:
