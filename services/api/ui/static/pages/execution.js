@@ -100,7 +100,7 @@ class ExecutionPage {
   }
 
   /** After a restart was accepted: whether the execution still shows the state it was
-   *  restarted from (the executor has not applied the restart yet; for 10 s at most). */
+   *  restarted from (the executor has not applied the restart yet; for 30 s at most). */
   stillBeforeRestart() {
     const restart = this.restart;
     if (!restart || !this.latest) return false;
@@ -125,7 +125,7 @@ class ExecutionPage {
 
   restarted() {
     this.restart = { histories: this.latest ? this.latest.state.histories.length : 0,
-                     until: Date.now() + 10000 };
+                     until: Date.now() + 30000 };
     this.followExecution();
   }
 
