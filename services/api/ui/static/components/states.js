@@ -57,7 +57,7 @@ export function stateBadge(state, testid = 'state-badge') {
 export function setBadge(badge, state) {
   if (badge.dataset.state === state) return;
   badge.dataset.state = state || '';
-  badge.textContent = state || '?';
+  badge.textContent = state || '…';
   badge.style.background = stateColour(state);
   badge.style.color = stateTextColour(state);
 }
