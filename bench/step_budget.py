@@ -21,6 +21,7 @@ threads spent wall time (idle included) by stage, per step.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import uuid
 import tempfile
@@ -40,6 +41,7 @@ from ostinato.kafka.config import HOT_FETCH_WAIT_MS, KafkaSettings
 from ostinato.kafka.follower import partitions_of
 from ostinato.wire.codec import Codec, default_codec
 
+import cpu_meter
 import step_profile
 import table_flows as tf
 from shared import instant, percentile
@@ -152,9 +154,12 @@ def main() -> None:
             bus.run(flow, timeout=120)  # warm-up
             pids = {p.name: p.process.pid for p in stack.processes}
             samplers = step_profile.start(pids, args.profile_dir or Path(tmp)) if args.profile else {}
+            cpu_pids = {"broker": stack.broker.pid or 0, "bench": os.getpid(), **pids}
+            before = cpu_meter.snapshot(cpu_pids)
             began = time.monotonic()
             executions = [bus.run(flow, timeout=120) for _ in range(args.runs)]
             seconds = time.monotonic() - began
+            after = cpu_meter.snapshot(cpu_pids)
             step_profile.stop(samplers)
             print_legs(legs(executions, record_stamps(stack.settings(), bus.codec)))
             for fetch_wait, linger in [] if args.no_hops else HOP_SETTINGS:
@@ -163,6 +168,9 @@ def main() -> None:
                       f"{percentile(hops, 0.99):>7.1f}   (produce -> consume; fetch.wait.max.ms "
                       f"{fetch_wait}, linger.ms {linger})")
             steps = args.runs * args.tasks
+            print(f"CPU per step: " + ", ".join(
+                f"{name} {(after.processes[name] - before.processes[name]) / steps * 1000:.2f} ms"
+                for name in cpu_pids) + f"  ({cpu_meter.describe(before, after)})")
             for name, sampler in samplers.items():
                 step_profile.report(name, sampler, steps, seconds)
         finally:

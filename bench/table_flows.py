@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 
 from ostinato.execution.model import Execution, TaskRun
+from ostinato.execution.states import StateType
 
 from shared import instant
 
@@ -90,7 +91,7 @@ def nested(outer: int, inner: int) -> str:
 def running_at(run: TaskRun) -> datetime:
     """When the worker started the task run (its first RUNNING)."""
     for history in run.state.histories:
-        if history.state == "RUNNING":
+        if history.state == StateType.RUNNING:
             return instant(history.date)
     raise ValueError(f"task run {run.task_id} ({run.id}) never was RUNNING")
 
@@ -126,6 +127,6 @@ def gaps_ms(execution: Execution) -> list[float]:
     runs = execution.task_run_list
     for before, after in zip(runs, runs[1:]):
         ended = instant(before.attempts[-1].state.histories[-1].date)
-        started = next(h.date for h in after.attempts[0].state.histories if h.state == "RUNNING")
+        started = next(h.date for h in after.attempts[0].state.histories if h.state == StateType.RUNNING)
         gaps.append((instant(started) - ended).total_seconds() * 1000)
     return gaps

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ostinato.execution.model import Execution
+from ostinato.execution.states import StateType
 from ostinato.flow.model import Flow
 from ostinato.harness import ServiceRunner
 
@@ -99,7 +100,7 @@ class Bench:
 
 
 def expect_success(execution: Execution, what: str) -> Execution:
-    if execution.state.current != "SUCCESS":
+    if execution.state.current != StateType.SUCCESS:
         raise RuntimeError(f"{what}: execution {execution.id} ended {execution.state.current}")
     return execution
 
@@ -170,7 +171,7 @@ def http_rows(bench: Bench) -> list[Row]:
                   f"{percentile(offered.answers, 0.5):.3f} s, p99 {percentile(offered.answers, 0.99):.3f} s, "
                   f"client late by <= {offered.worst_lateness:.2f} s); waiting for their ends")
         finished = [bench.bus.wait_finished(i, timeout=600) for i in offered.ids]
-        failed += sum(1 for e in finished if e.state.current != "SUCCESS")
+        failed += sum(1 for e in finished if e.state.current != StateType.SUCCESS)
         durations = [tf.execution_seconds(e) for e in finished]
         p50s.append(percentile(durations, 0.5))
         p99s.append(percentile(durations, 0.99))
@@ -197,7 +198,7 @@ def large_rows(bench: Bench) -> list[Row]:
     return [Row(f"one execution of {len(execution.task_run_list):,} task runs (ForEach over {large:,})",
                 f"{state}; {per_large * 1000:.2f} ms per task run vs {per_small * 1000:.2f} at {small} "
                 f"(x{ratio:.2f}; 1 run at {large:,})",
-                "SUCCESS, <= 1.5x", KESTRA_LARGE, state == "SUCCESS" and ratio <= 1.5)]
+                "SUCCESS, <= 1.5x", KESTRA_LARGE, state == StateType.SUCCESS and ratio <= 1.5)]
 
 
 def nested_rows(bench: Bench) -> list[Row]:
