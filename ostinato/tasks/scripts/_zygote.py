@@ -23,12 +23,12 @@ import sys
 _BASELINE = frozenset(sys.modules)
 sys.path.pop(0)  # this file's directory, put first by `python _zygote.py`; a child puts its script's
 
-import json  # noqa: E402  (after the baseline, on purpose)
+import gc  # noqa: E402  (after the baseline, on purpose)
+import json  # noqa: E402
 import os  # noqa: E402
 import select  # noqa: E402
 import socket  # noqa: E402
 from types import ModuleType  # noqa: E402  (imported at start-up already)
-from typing import NoReturn  # noqa: E402
 
 #: a request's fds: the connection, stdout's write end, stderr's write end
 _FDS_PER_REQUEST = 3
@@ -54,6 +54,9 @@ def serve(control_fd: int) -> Job:
     poller = select.poll()
     poller.register(control.fileno(), select.POLLIN)
     accepting = True
+    # The server's objects are never collected: no collection (in the server or a child,
+    # whose exit collects) walks them, and a child's pages stay shared with the server.
+    gc.freeze()
     while accepting or children:
         for fd, _ in poller.poll():
             if fd == control.fileno():
@@ -92,11 +95,18 @@ def _fork(
     job: Job, children: "dict[int, tuple[int, socket.socket]]", poller: "select.poll"
 ) -> "Job | None":
     """Fork for `job`: the child's job in the child, None in the server."""
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # a process limit: this request fails, the server goes on
+        pid = -1
+        _send(job.conn, {"error": f"cannot fork: {exc.strerror}"})
     if pid == 0:
         return job
     os.close(job.stdout)
     os.close(job.stderr)
+    if pid < 0:
+        job.conn.close()
+        return None
     try:
         pidfd = os.pidfd_open(pid)
     except OSError:  # out of fds: wait for it now rather than lose its status
@@ -159,9 +169,10 @@ def become(job: Job) -> "list[str]":
     if script == 0:
         return argv
     _exit_like_a_shell(script)
+    raise AssertionError("not reached")
 
 
-def _exit_like_a_shell(pid: int) -> "NoReturn":
+def _exit_like_a_shell(pid: int) -> None:
     """Wait for the script and exit with its code, or 128 + the signal that ended it."""
     try:
         code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
