@@ -36,7 +36,7 @@ def kill(d: DeciderBase) -> None:
             d.commands.extend(cmd.KillExecution(child) for child in pending_children(run))
             run.attempts[-1].state.move(StateType.KILLED, d.now)
         elif in_flight and not task.flowable:
-            d.commands.append(cmd.KillTask(ex.id, run.id))
+            d.commands.append(cmd.KillTask(ex.id, run.id, attempt=len(run.attempts)))
             run.attempts[-1].state.move(StateType.KILLED, d.now)
         run.state.move(StateType.KILLED, d.now)
     ex.progress.paused_runs = []

@@ -56,7 +56,7 @@ def fault(execution: Execution | None, event: ev.Fault) -> Decision:
                 commands.extend(cmd.KillExecution(batch) for batch in batches)
             else:
                 commands.append(cmd.KillExecution(child) if child is not None
-                                else cmd.KillTask(execution.id, run.id))
+                                else cmd.KillTask(execution.id, run.id, attempt=len(run.attempts)))
             attempt.state.move(StateType.FAILED, at)
         run.state.move(StateType.FAILED, at)
     execution.progress.paused_runs = []

@@ -151,5 +151,5 @@ class ExecutionUpdates(DeciderBase):
         elif pending_children(run):  # a ForEachItem's children (foreach_items.py)
             self.commands.extend(cmd.KillExecution(batch) for batch in pending_children(run))
         elif not self.flow.task(run.task_id).flowable:
-            self.commands.append(cmd.KillTask(self.ex.id, run.id))
+            self.commands.append(cmd.KillTask(self.ex.id, run.id, attempt=len(run.attempts)))
         attempt.state.move(state, self.now)

@@ -27,6 +27,9 @@ class RunTask:
 class KillTask:
     execution_id: str
     task_run_id: str
+    #: the attempt to stop (its number, as RunTask's): a worker reads kills a moment after
+    #: they are written, and must not stop a later attempt (a restart) of the same run
+    attempt: int | None = None
 
 
 @dataclass(frozen=True)

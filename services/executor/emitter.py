@@ -180,7 +180,8 @@ class Emitter:
         elif isinstance(effect, interpret.StopTask):
             kill = effect.command
             staged.send("worker-control", kill.execution_id, "KillTask", codec.encode("KillTask", {
-                "at": event.at, "executionId": kill.execution_id, "taskRunId": kill.task_run_id}),
+                "at": event.at, "executionId": kill.execution_id, "taskRunId": kill.task_run_id,
+                "attempt": kill.attempt}),
                 f"task run {kill.task_run_id}")
         elif isinstance(effect, interpret.AdmissionEnded):
             ended = effect.execution

@@ -105,8 +105,10 @@ class WorkerService:
         self._running: dict[Future[None], tuple[int, int]] = {}
         self._offsets = ContiguousOffsets()
         self._backlog: deque[Received] = deque()
-        #: task run id -> the event that stops it (set by a KillTask on worker-control)
-        self._cancels: dict[str, threading.Event] = {}
+        #: (task run id, attempt) running here -> the event that stops it (set by a KillTask
+        #: of that attempt on worker-control; a restart's attempt may start while the killed
+        #: one still runs)
+        self._cancels: dict[tuple[str, int], threading.Event] = {}
         self._recent = RecentAttempts()
         #: the directories WorkingDirectory children share (ostinato/tasks/working_directory.py)
         self._directories = WorkingDirectories()
@@ -259,17 +261,20 @@ class WorkerService:
         if decoded is None:
             return
         record = decoded[1]
-        cancel = self._cancels.get(record["taskRunId"])
-        if cancel is not None:
-            log.info("killing task", executionId=record["executionId"], taskRunId=record["taskRunId"])
-            cancel.set()
+        wanted = record.get("attempt")  # None (a record of an older executor): every attempt
+        for (task_run_id, attempt), cancel in list(self._cancels.items()):
+            if task_run_id == record["taskRunId"] and wanted in (None, attempt):
+                log.info("killing task", executionId=record["executionId"],
+                         taskRunId=task_run_id, attempt=attempt)
+                cancel.set()
 
     def _run_with_timeout(self, task: rec.WorkerTask, live: LiveLogs) -> TaskOutcome:
-        cancel = self._cancels[task.task_run_id] = threading.Event()
+        key = (task.task_run_id, task.attempt)
+        cancel = self._cancels[key] = threading.Event()
         try:
             return self._run(task, cancel, live)
         finally:
-            self._cancels.pop(task.task_run_id, None)
+            self._cancels.pop(key, None)
 
     def _run(self, task: rec.WorkerTask, cancel: threading.Event, live: LiveLogs) -> TaskOutcome:
 

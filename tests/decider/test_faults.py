@@ -136,7 +136,7 @@ def test_a_fault_ends_a_running_execution_failed_and_kills_its_worker_task() -> 
     running = decide(flow, execution, _result(run_cmd, "RUNNING", 1)).execution
     decision = decide(flow, running, _fault())
     _assert_failed_by_fault(decision.execution)
-    assert cmd.KillTask("ex1", run_cmd.task_run_id) in decision.commands
+    assert cmd.KillTask("ex1", run_cmd.task_run_id, attempt=run_cmd.attempt) in decision.commands
     assert decision.changed == [run_cmd.task_run_id]
     logs = [c for c in decision.commands if isinstance(c, cmd.EmitLog)]
     assert [(c.level, c.message) for c in logs] == [("ERROR", "Traceback: ZeroDivisionError")]
@@ -187,7 +187,7 @@ finally:
     assert errors_cmd.task.id == "e"
     decision = decide(flow, decision.execution, _fault())
     _assert_failed_by_fault(decision.execution)
-    assert cmd.KillTask("ex1", errors_cmd.task_run_id) in decision.commands
+    assert cmd.KillTask("ex1", errors_cmd.task_run_id, attempt=errors_cmd.attempt) in decision.commands
 
 
 def test_a_fault_on_a_queued_execution_ends_it_failed() -> None:
@@ -270,4 +270,4 @@ afterExecution:
     (notify,) = [c for c in decision.commands if isinstance(c, cmd.RunTask)]
     decision = decide(flow, after, _fault())
     _assert_failed_by_fault(decision.execution)
-    assert cmd.KillTask("ex1", notify.task_run_id) in decision.commands
+    assert cmd.KillTask("ex1", notify.task_run_id, attempt=notify.attempt) in decision.commands
