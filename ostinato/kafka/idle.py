@@ -11,9 +11,10 @@ follow it while the consumer is busy see no difference.
 
 A resumed partition stalls for about 0.7 s unless it is sought to its position first, which
 `_resume` does with the positions it saw read. A partition not read since it was assigned
-stalls about a second after a resume even when sought (measured, librdkafka 2.16 on Tansu),
-so the consumer goes quiet only once it has read from every assigned partition: a fresh
-stack idles awake until work has touched each partition.
+stalls about 0.6 s after a resume even when sought, until the client refreshes its metadata
+(measured, librdkafka 2.16 on Tansu): `_resume` asks for the topic's metadata when it resumes
+such a partition, which ends the stall at once (a metadata request a probe while a partition
+was never read: far fewer requests than staying awake, as a fresh stack did before).
 """
 
 from __future__ import annotations
@@ -102,11 +103,6 @@ class IdleThrottle:
     def _pause(self, now: float) -> None:
         held = self._held()
         partitions = [tp for tp in self._consumer.assignment() if tp.partition not in held]
-        if any((tp.topic, tp.partition) not in self._next for tp in partitions):
-            # a partition not read since it was assigned: its first fetch after a resume
-            # stalls about a second even when sought, so stay awake until each was read
-            self._last_record = now
-            return
         self._paused = partitions
         if partitions:
             self._consumer.pause(partitions)
@@ -120,6 +116,17 @@ class IdleThrottle:
             return
         self._consumer.resume(partitions)
         self._seek(partitions)
+        self._refresh_never_read(partitions)
+
+    def _refresh_never_read(self, partitions: list[TopicPartition]) -> None:
+        """A partition never read since it was assigned fetches only after a metadata
+        refresh: ask for one now rather than stall (module doc)."""
+        for topic in sorted({tp.topic for tp in partitions
+                             if (tp.topic, tp.partition) not in self._next}):
+            try:
+                self._consumer.list_topics(topic, timeout=1.0)
+            except KafkaException:  # the next probe asks again
+                pass
 
     def _seek(self, partitions: list[TopicPartition]) -> None:
         for tp in partitions:  # seek to where it was, else the fetch stalls

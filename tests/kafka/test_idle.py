@@ -1,6 +1,6 @@
 """IdleThrottle on a real broker: a hot consumer goes quiet when idle (its partitions paused
-between probes) once it has read from each partition, and a record written while it is
-quiet is read within a probe interval, not after the ~0.7 s stall a plain resume costs."""
+between probes), fresh or after work, and a record written while it is quiet is read within
+a probe interval, not after the ~0.6-0.7 s stall a plain resume costs."""
 
 from __future__ import annotations
 
@@ -53,6 +53,31 @@ def test_a_quiet_consumer_reads_a_new_record_within_a_probe_interval() -> None:
             assert not throttle.quiet
             while not throttle.quiet:  # idle again before the next round
                 throttle.consume(10, 0.05)
+    finally:
+        consumer.close()
+        producer.close(5)
+
+
+def test_a_fresh_consumer_goes_quiet_and_still_reads_without_the_stall() -> None:
+    """Never read since its assignment (a fresh stack): it goes quiet all the same, and a
+    record is read within a probe or two, not after the ~0.6 s stall of such a partition."""
+    settings = KafkaSettings(bootstrap_servers=bootstrap_servers_for_tests(), session_timeout_ms=3000,
+                             broker_profile="embedded",
+                             topic_prefix=f"fresh-{uuid.uuid4().hex[:8]}.")
+    ensure_all_topics(settings)
+    consumer = Consumer(settings.consumer(settings.group("idle"), **{
+        "enable.partition.eof": False, "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
+    consumer.subscribe([settings.topic("executor")])
+    producer = ConfirmingProducer(settings)
+    throttle = IdleThrottle(consumer, idle_after=0.3, probe_every=0.1)
+    try:
+        deadline = time.monotonic() + 30
+        while not consumer.assignment() or not throttle.quiet:
+            assert time.monotonic() < deadline, "the fresh consumer never went quiet"
+            throttle.consume(10, 0.05)
+        producer.confirm([producer.produce("executor", "first", b"x")])
+        seconds = read_one(throttle, 5)
+        assert seconds < 0.45, f"the first record took {seconds:.2f} s"
     finally:
         consumer.close()
         producer.close(5)
