@@ -25,16 +25,20 @@ def read_one(throttle: IdleThrottle, deadline_s: float) -> float:
     raise AssertionError(f"no record within {deadline_s} s")
 
 
-def test_a_quiet_consumer_reads_a_new_record_within_a_probe_interval() -> None:
+def hot_consumer(name: str) -> tuple[Consumer, ConfirmingProducer, IdleThrottle]:
+    """An executor-like consumer of fresh topics, its throttle, and a producer to them."""
     settings = KafkaSettings(bootstrap_servers=bootstrap_servers_for_tests(), session_timeout_ms=3000,
                              broker_profile="embedded",
-                             topic_prefix=f"idle-{uuid.uuid4().hex[:8]}.")
+                             topic_prefix=f"{name}-{uuid.uuid4().hex[:8]}.")
     ensure_all_topics(settings)
     consumer = Consumer(settings.consumer(settings.group("idle"), **{
         "enable.partition.eof": False, "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
     consumer.subscribe([settings.topic("executor")])
-    producer = ConfirmingProducer(settings)
-    throttle = IdleThrottle(consumer, idle_after=0.3, probe_every=0.1)
+    return consumer, ConfirmingProducer(settings), IdleThrottle(consumer, idle_after=0.3, probe_every=0.1)
+
+
+def test_a_quiet_consumer_reads_a_new_record_within_a_probe_interval() -> None:
+    consumer, producer, throttle = hot_consumer("idle")
     try:
         deadline = time.monotonic() + 30
         while not consumer.assignment():
@@ -61,15 +65,7 @@ def test_a_quiet_consumer_reads_a_new_record_within_a_probe_interval() -> None:
 def test_a_fresh_consumer_goes_quiet_and_still_reads_without_the_stall() -> None:
     """Never read since its assignment (a fresh stack): it goes quiet all the same, and a
     record is read within a probe or two, not after the ~0.6 s stall of such a partition."""
-    settings = KafkaSettings(bootstrap_servers=bootstrap_servers_for_tests(), session_timeout_ms=3000,
-                             broker_profile="embedded",
-                             topic_prefix=f"fresh-{uuid.uuid4().hex[:8]}.")
-    ensure_all_topics(settings)
-    consumer = Consumer(settings.consumer(settings.group("idle"), **{
-        "enable.partition.eof": False, "fetch.wait.max.ms": HOT_FETCH_WAIT_MS}))
-    consumer.subscribe([settings.topic("executor")])
-    producer = ConfirmingProducer(settings)
-    throttle = IdleThrottle(consumer, idle_after=0.3, probe_every=0.1)
+    consumer, producer, throttle = hot_consumer("fresh")
     try:
         deadline = time.monotonic() + 30
         while not consumer.assignment() or not throttle.quiet:
