@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,26 @@ def test_the_process_looks_like_a_fresh_python(monkeypatch: pytest.MonkeyPatch) 
     assert ours["argv"] == [ours["file"]]
     for key in ("modules", "fds", "stdin", "main", "sid", "flags", "stdout"):
         assert ours[key] == fresh[key], key
+
+
+def test_a_syntax_error_is_reported_as_python_does() -> None:
+    outcome = run({"script": "print('x'\n"})
+    assert outcome.state == "FAILED"
+    assert outcome.outputs["exitCode"] == 1
+    assert lines(outcome, "WARN")[0].startswith('  File "')
+    assert lines(outcome, "WARN")[-1].startswith("SyntaxError: ")
+
+
+def test_scripts_started_at_once_each_get_their_own_process() -> None:
+    def one(n: int) -> TaskOutcome:
+        return run({"script": PARENT + f"import sys\nprint(sys.orig_argv[0], {n})\n"
+                                       f"print('::{{\"outputs\": {{\"n\": {n}}}}}::')"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(one, range(8)))
+    assert [o.outputs["vars"] for o in outcomes] == [{"n": n} for n in range(8)]
+    assert all(forked(o) for o in outcomes)
+    assert [lines(o)[1] for o in outcomes] == [f"python {n}" for n in range(8)]
 
 
 def test_a_script_of_the_same_name_as_a_module_shadows_it() -> None:

@@ -11,7 +11,7 @@ as `__main__`. The child tells the worker its pid on the connection; the server 
 child (a pidfd per child) and writes its wait status on the same connection.
 
 The connection protocol: worker -> child, a 4-byte big-endian length and a JSON request
-`{"argv", "cwd", "env", "executable", "uid", "gid"}`; child -> worker, one JSON line
+`{"argv", "orig_argv", "cwd", "env", "executable", "uid", "gid"}`; child -> worker, one JSON line
 `{"pid": n}` or `{"error": "..."}`; server -> worker, one JSON line `{"status": n}`.
 Stdlib only: this file runs outside the ostinato package.
 """
@@ -151,6 +151,7 @@ def become(job: Job) -> "list[str]":
         os.dup2(job.stdout, 1)
         os.dup2(job.stderr, 2)
         sys.executable = request["executable"]
+        sys.orig_argv = [str(arg) for arg in request.get("orig_argv", [])]
         argv = [str(arg) for arg in request["argv"]]
     except Exception as exc:  # noqa: BLE001  (anything: the worker gets it as the reason)
         _send(job.conn, {"error": f"{type(exc).__name__}: {exc}"})

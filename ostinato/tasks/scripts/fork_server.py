@@ -83,7 +83,7 @@ def plan(
     executable = our_python(argv[0], env, shims)
     if executable is None or not (cwd / argv[1]).is_file():
         return None  # another Python, or python's own error for a missing file
-    request = {"argv": argv[1:], "cwd": str(cwd), "env": dict(env), "executable": executable,
+    request = {"argv": argv[1:], "orig_argv": argv, "cwd": str(cwd), "env": dict(env), "executable": executable,
                "uid": None if user is None else user.uid,
                "gid": None if user is None else user.gid}
     return partial(spawn, request, startup_environment(env))
