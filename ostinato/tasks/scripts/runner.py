@@ -10,7 +10,8 @@ The steps, as Kestra's `CommandsWrapper` and `Process` runner take them:
 3. One script: `set -e` (when `failFast` and the interpreter is a POSIX shell), then
    `beforeCommands`, then the commands (or the inline script), joined with newlines and run
    as `interpreter + [script]` (`/bin/sh -c "<script>"`). A `kestra:///` URI in them becomes
-   the path of a local copy of the file.
+   the path of a local copy of the file. A Python task's lone `python <file>` is forked
+   from a fork server instead, with the same effects and no interpreter start-up: `fork_server`.
 4. Output lines are logged as they come (see `logs`); `::{"outputs": ...}::` lines fill `vars`.
 5. Files in `{{ outputDir }}` and those matching `outputFiles` go to internal storage.
 
