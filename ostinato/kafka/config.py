@@ -73,9 +73,11 @@ _CONSUMER_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                  "background": {"fetch.wait.max.ms": BACKGROUND_FETCH_WAIT_MS}},
     "kafka": {role: {} for role in ROLES},
 }
-#: producer settings by profile: on the embedded broker a record goes at once (linger 1 ms);
+#: producer settings by profile: on the embedded broker a record goes at once (linger 0: a
+#: millisecond of linger cost 0.6-1.5 ms a hop there, about 1 ms of each task-to-task step,
+#: bench/README.md; what queues while a request is in flight still goes in one batch);
 #: a real cluster keeps librdkafka's 5 ms, which batches better at the same latency
-_PRODUCER_PROFILES: dict[str, dict[str, Any]] = {"embedded": {"linger.ms": 1}, "kafka": {}}
+_PRODUCER_PROFILES: dict[str, dict[str, Any]] = {"embedded": {"linger.ms": 0}, "kafka": {}}
 #: the embedded broker joins a group in about half the session timeout (DESIGN.md), so it is
 #: short there; a real cluster keeps librdkafka's 45 s (a pod restart within it does not
 #: rebalance a static member)

@@ -34,7 +34,7 @@ def test_the_embedded_profile_sets_each_roles_fetch_wait_and_a_short_session() -
         assert config["fetch.wait.max.ms"] == EMBEDDED_WAITS[role]
         assert config["session.timeout.ms"] == 6000
         assert config["heartbeat.interval.ms"] == 1000
-    assert embedded.producer()["linger.ms"] == 1
+    assert embedded.producer()["linger.ms"] == 0
 
 
 def test_the_kafka_profile_leaves_librdkafkas_defaults() -> None:
