@@ -16,7 +16,7 @@ histograms):
 | `ostinato_tasks_total` | worker | `type`, `state` |
 | `ostinato_task_seconds` | worker | `type` |
 | `ostinato_worker_slots` / `_slots_busy` / `_tasks_waiting` | worker | |
-| `ostinato_scheduler_lateness_seconds` | scheduler | `trigger` (`Schedule`) |
+| `ostinato_scheduler_lateness_seconds` | scheduler | `trigger` (`Schedule`, `Flow`) |
 | `ostinato_dead_letters_total` | all | `topic` |
 | `ostinato_consumer_lag` | executor, worker, scheduler | `group`, `topic`, `partition` |
 """
