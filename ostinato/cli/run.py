@@ -227,16 +227,20 @@ def run(kwargs: dict[str, Any]) -> None:
             storage = LocalStorage(stack.storage_dir)
         else:
             storage = LocalStorage(data_dir / "storage")
-        from ostinato.cli.stack_watch import StackFailed, stack_watch
+        from ostinato.cli.stack_watch import StackWatchdog
 
+        watchdog = None if stack is None else StackWatchdog(stack, console).start()
         try:
-            watch = None if stack is None else stack_watch(stack, console)
             code = _run(console, BusClient(settings, codec), flow, source, others, raw_inputs,
-                        storage, fmt, kwargs["timeout"], watch)
-        except StackFailed as error:
-            console.print(f"[red]error:[/red] {_escape(str(error))}", highlight=False)
+                        storage, fmt, kwargs["timeout"])
+        except KeyboardInterrupt:
+            if watchdog is None or watchdog.failure is None:
+                raise
+            console.print(f"[red]error:[/red] {_escape(watchdog.failure)}", highlight=False)
             code = 1
         finally:
+            if watchdog is not None:
+                watchdog.stop()
             if stack is not None:
                 stack.stop()
     sys.exit(code)
@@ -244,7 +248,7 @@ def run(kwargs: dict[str, Any]) -> None:
 
 def _run(console: Console, client: BusClient, flow: Any, source: str,
          others: list[tuple[Path, str]], raw_inputs: dict[str, str], storage: LocalStorage,
-         fmt: str, timeout: float | None, watch: Callable[[], None] | None = None) -> int:
+         fmt: str, timeout: float | None) -> int:
     from ostinato.flow.inputs import InputError, type_inputs
     from ostinato.kafka.client import new_execution_id
     from ostinato.storage import input_file_uri_path
@@ -273,7 +277,7 @@ def _run(console: Console, client: BusClient, flow: Any, source: str,
         progress.waiting("execution requested: waiting for the executor")
         client.request(flow, inputs, execution_id=execution_id)
         final = client.follow(execution_id, on_change=progress, on_log=progress.log,
-                              timeout=timeout, start_offsets=start, watch=watch)
+                              timeout=timeout, start_offsets=start)
     finally:
         progress.done()
     client.close()

@@ -172,7 +172,9 @@ class LocalStack:
         if self.keeper is not None:
             self.keeper.stop()
             self.keeper = None
-        self.broker.stop()
+        # the services are stopped and what is kept is archived: nothing left for a graceful
+        # stop to save (the broker keeps topics in memory), so no wait for one
+        self.broker.stop(timeout=0.0)
 
     def _stop_services(self, timeout: float) -> None:
         for service in self.processes:

@@ -102,12 +102,10 @@ class BusClient:
 
     def follow(self, execution_id: str, *, on_change: Callable[[Execution], None],
                on_log: Callable[[rec.LogEntry], None] | None = None,
-               timeout: float | None = None, start_offsets: dict[str, dict[int, int]] | None = None,
-               watch: Callable[[], None] | None = None) -> Execution:
+               timeout: float | None = None, start_offsets: dict[str, dict[int, int]] | None = None) -> Execution:
         """Read `executions` (and `logs`) until the execution is finished; call back on
         each change. Starts at `start_offsets` (per topic and partition) or at 0. A record
-        that does not decode is skipped (the services dead-letter it; this is a user's tool).
-        `watch` is called between polls and may raise to stop waiting (a dead broker)."""
+        that does not decode is skipped (the services dead-letter it; this is a user's tool)."""
         topics = ["executions"] + (["logs"] if on_log else [])
         start: dict[Position, int] = {(topic, p): offset
                                       for topic, offsets in (start_offsets or {}).items()
@@ -117,8 +115,6 @@ class BusClient:
         view: Execution | None = None
         try:
             while deadline is None or time.monotonic() < deadline:
-                if watch is not None:
-                    watch()
                 for received in follower.poll(500, 0.05):
                     if received.value is None or rec.execution_id_of_key(received.key) != execution_id:
                         continue
