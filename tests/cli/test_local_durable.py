@@ -247,12 +247,13 @@ def test_a_sigkill_of_ostinato_local_alone_leaves_no_orphan_and_the_next_start_w
         assert second.stop() == 0, second.text()[-3000:]
 
 
-SCHEDULED_FLOW = """id: every-minute
+SCHEDULED_FLOW = """id: every-two-seconds
 namespace: company.durable
 triggers:
-  - id: minutely
+  - id: often
     type: io.kestra.plugin.core.trigger.Schedule
-    cron: "* * * * *"
+    cron: "*/2 * * * * *"
+    withSeconds: true
 tasks:
   - id: tick
     type: io.kestra.plugin.core.debug.Return
@@ -266,13 +267,13 @@ def test_a_schedules_last_fire_survives_a_restart(tmp_path: Path) -> None:
 
     def fired(local: Local) -> list[str]:
         found = httpx.get(f"{local.url}/executions/search",
-                          params={"namespace": "company.durable", "flowId": "every-minute"}, timeout=10)
+                          params={"namespace": "company.durable", "flowId": "every-two-seconds"}, timeout=10)
         return [e["id"] for e in found.json()["results"]] if found.status_code == 200 else []
 
     try:
         first.wait_healthy()
         first.deploy(SCHEDULED_FLOW)
-        before = wait_for(lambda: fired(first), 80, "the schedule firing")
+        before = wait_for(lambda: fired(first), 30, "the schedule firing")
     finally:
         assert first.stop() == 0
     second = Local(data_dir)
