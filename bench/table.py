@@ -60,6 +60,9 @@ def measure_all(bench: Bench, stack: LocalStack, profile: Path | None, wall: boo
         except (RuntimeError, TimeoutError, ValueError, AssertionError) as error:
             table.append(Row(name, f"not measured: {type(error).__name__}: {error}", "", "", False))
             bench.say(f"row {name} failed: {error}")
+        except KeyboardInterrupt:  # Ctrl-C: print what was measured so far
+            table.append(Row(name, "not measured: interrupted", "", "", None))
+            return table
         finally:
             step_profile.stop(samplers)
             bench.cpu.append(f"{name}: {cpu_meter.describe(before, cpu_meter.snapshot(pids))}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ from http_rate import offer
 from shared import percentile
 from topic_bytes import TopicMeter, Totals
 
+#: a run whose task runs have not changed for this long has stalled (the row says so)
+STALL_SECONDS = 60.0
 WINDMILL = "Hatchet 1.22 s, Windmill 2.09 s, Temporal 2.97 s, Kestra 6.04 s (40 x fibo(10))"
 KESTRA_GAP = "Kestra 94 ms between tasks (Windmill's benchmark)"
 KESTRA_EE = "Kestra EE on Kafka: 4,000 two-task executions/min, p50 0.64 s (4 vCPU, Kafka apart)"
@@ -78,7 +81,23 @@ class Bench:
         return self.deployed[source]
 
     def run(self, source: str, timeout: float = 300.0) -> Execution:
-        return self.bus.run(self.flow(source), timeout=timeout)
+        """Run `source` to its end; RuntimeError naming where it stands when it stalls (no
+        task run changed state for STALL_SECONDS) or does not end within `timeout` s."""
+        execution_id = self.bus.start(self.flow(source))
+        deadline = time.monotonic() + timeout
+        progress, moved = -1, time.monotonic()
+        while True:
+            try:
+                return self.bus.wait_finished(execution_id, timeout=min(5.0, max(0.01, deadline - time.monotonic())))
+            except TimeoutError:
+                pass
+            now, seen = time.monotonic(), self.bus.executions.get(execution_id)
+            changes = 0 if seen is None else sum(len(r.state.histories) for r in seen.task_run_list)
+            if changes != progress:
+                progress, moved = changes, now
+            if now - moved >= STALL_SECONDS or now >= deadline:
+                why = f"no task run changed for {now - moved:.0f} s" if now < deadline else f"not ended in {timeout:.0f} s"
+                raise RuntimeError(f"execution {execution_id} {why}: {where(seen)}")
 
     def measured(self, source: str, what: str, timeout: float = 300.0) -> list[Execution]:
         """One warm-up run, then `runs` measured ones (each must succeed)."""
@@ -97,6 +116,14 @@ class Bench:
         execution = self.run(source, timeout)
         self.written.append((what, len(execution.task_run_list), self.meter.settle().minus(before)))
         return execution
+
+
+def where(execution: Execution | None) -> str:
+    """How many task runs are in each state (or that nothing was seen of the execution)."""
+    if execution is None:
+        return "the execution was never seen on `executions`"
+    counted = Counter(str(r.state.current) for r in execution.task_run_list)
+    return f"{execution.state.current}, task runs: " + ", ".join(f"{n} {s}" for s, n in counted.most_common())
 
 
 def expect_success(execution: Execution, what: str) -> Execution:
