@@ -26,6 +26,7 @@ from typing import Any
 from confluent_kafka import KafkaException, TopicPartition
 
 from ostinato.kafka.messages import consume_ready
+from ostinato.kafka.rescue import StuckReader
 
 #: seconds without a record before a hot consumer goes quiet
 IDLE_AFTER_SECONDS = 2.0
@@ -33,6 +34,10 @@ IDLE_AFTER_SECONDS = 2.0
 PROBE_EVERY_SECONDS = 0.1
 #: how long one probe reads (a few fetch round trips)
 PROBE_FOR_SECONDS = 0.01
+#: every so often a quiet consumer probes for longer: a probe gives up on a fetch slower than
+#: its window, and a broker busy enough to be that slow must not keep records unread for ever
+LONG_PROBE_EVERY_SECONDS = 2.0
+LONG_PROBE_FOR_SECONDS = 0.25
 
 
 class IdleThrottle:
@@ -42,14 +47,19 @@ class IdleThrottle:
     def __init__(self, consumer: Any, *, held: Callable[[], set[int]] = set,
                  idle_after: float = IDLE_AFTER_SECONDS, probe_every: float = PROBE_EVERY_SECONDS,
                  probe_for: float = PROBE_FOR_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 rescue: StuckReader | None = None) -> None:
+        """`rescue` reads what the consumer's own fetches cannot get (rescue.py)."""
         self._consumer = consumer
+        self._rescue = rescue
         self._held = held
         self._idle_after = idle_after
         self._probe_every = probe_every
         self._probe_for = probe_for
         self._clock = clock
-        self._last_record = clock()
+        #: when the reads started to find nothing (None: the last read found records)
+        self._empty_since: float | None = None
+        self._next_long_probe = 0.0
         self._paused: list[TopicPartition] = []
         #: (topic, partition) -> the next offset to read, as far as this throttle saw
         self._next: dict[tuple[str, int], int] = {}
@@ -70,17 +80,37 @@ class IdleThrottle:
             for key in [k for k in self._next if k[1] in held]:
                 del self._next[key]
         if busy:
-            self._last_record = now
-        if not self._paused and not busy and now - self._last_record >= self._idle_after:
-            self._pause(now)
+            self._empty_since = None
         if not self._paused:
-            return self._read(max_messages, timeout)
+            return self._read_awake(max_messages, timeout, busy)
         if now < self._next_probe:
             time.sleep(min(timeout, self._next_probe - now))
             return []
         self._resume()
-        messages = self._read(max_messages, self._probe_for)
-        if not messages and not busy:
+        window = self._probe_for
+        if now >= self._next_long_probe:  # liveness: a probe long enough for a slow fetch
+            window, self._next_long_probe = LONG_PROBE_FOR_SECONDS, now + LONG_PROBE_EVERY_SECONDS
+        messages = self._read(max_messages, window) or self._rescued(max_messages)
+        if messages or busy:
+            self._empty_since = None
+        else:
+            self._pause(self._clock())
+        return messages
+
+    def _read_awake(self, max_messages: int, timeout: float, busy: bool) -> list[Any]:
+        """A read while awake; it goes quiet only after its reads found nothing for
+        `idle_after` seconds, never for time the caller spent elsewhere (a long batch):
+        a fetch after a resume can take longer than a probe on a busy broker."""
+        started = self._clock()
+        messages = self._read(max_messages, timeout)
+        if not messages and self._empty_since is not None:
+            messages = self._rescued(max_messages)
+        if messages or busy:
+            self._empty_since = None
+            return messages
+        if self._empty_since is None:
+            self._empty_since = started
+        elif self._clock() - self._empty_since >= self._idle_after:
             self._pause(self._clock())
         return messages
 
@@ -91,10 +121,17 @@ class IdleThrottle:
         for key in gone:
             self._next.pop(key, None)
 
+    def _rescued(self, max_messages: int) -> list[Any]:
+        if self._rescue is None:
+            return []
+        messages = self._rescue.read(self._next, self._held(), max_messages)
+        for message in messages:
+            self._next[(message.topic(), message.partition())] = message.offset() + 1
+        return messages
+
     def _read(self, max_messages: int, timeout: float) -> list[Any]:
         messages = consume_ready(self._consumer, max_messages, timeout)
         if messages:
-            self._last_record = self._clock()
             for message in messages:
                 if message.error() is None:
                     self._next[(message.topic(), message.partition())] = message.offset() + 1

@@ -35,6 +35,7 @@ from ostinato.kafka.flow_table import FlowTable
 from ostinato.kafka import membership
 from ostinato.kafka.follower import partitions_of
 from ostinato.kafka.idle import IdleThrottle
+from ostinato.kafka.rescue import StuckReader
 from ostinato.kafka.messages import Received
 from ostinato.kafka.checkpoint import Checkpoint, ProduceFailed
 from ostinato.logging import get_logger
@@ -97,7 +98,8 @@ class ExecutorService:
                                revision_of=self._revision_of, metrics=metrics,
                                executions_partitions=lambda: len(partitions_of(kafka, "executions")))
         self.waits = FlowWaits(self._consumer, flows, config.flow_wait_seconds)
-        self._idle = IdleThrottle(self._consumer, held=self.waits.held)
+        self._idle = IdleThrottle(self._consumer, held=self.waits.held, rescue=StuckReader(
+            self._consumer, lambda: Consumer(kafka.consumer(None, "follow"))))
         self.inbox = InboxHandler(codec, flows, self.state, self.emitter, self.waits,
                                   context_limit=config.context_limit, settings=config.settings,
                                   retention=config.retention, metrics=metrics)

@@ -34,6 +34,7 @@ from ostinato.kafka.config import KafkaSettings
 from ostinato.kafka.dead_letters import DeadLetters, count_dead_letter
 from ostinato.kafka.follower import Follower, approximate_ends
 from ostinato.kafka.idle import IdleThrottle
+from ostinato.kafka.rescue import StuckReader
 from ostinato.kafka.messages import Received
 from ostinato.kafka.producer import ConfirmingProducer, Delivery
 from ostinato.kv.access import KvClient
@@ -100,7 +101,8 @@ class WorkerService:
         self._consumer = consumer or GroupConsumer(
             kafka.consumer(kafka.group(config.group), "hot", static=True,
                            **{"enable.partition.eof": False}))
-        self._idle = IdleThrottle(self._consumer)
+        self._idle = IdleThrottle(self._consumer, rescue=StuckReader(
+            self._consumer, lambda: Consumer(kafka.consumer(None, "follow"))))
         self._pool = ThreadPoolExecutor(max_workers=config.slots, thread_name_prefix="task")
         self._running: dict[Future[None], tuple[int, int]] = {}
         self._offsets = ContiguousOffsets()
