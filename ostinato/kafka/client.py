@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 from confluent_kafka import KafkaError
 
-from ostinato.decider import events as ev
-from ostinato.decider.engine import derived_id
+from ostinato.protocol import events as ev
+from ostinato.protocol.ids import derived_id
 from ostinato.execution.model import Execution
 from ostinato.flow.model import Flow
 from ostinato.kafka.config import KafkaSettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostinato.decider import events as ev
+from ostinato.protocol import events as ev
 from ostinato.wire.records.common import (
     from_json,
     instant,

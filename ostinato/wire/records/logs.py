@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostinato.decider import commands as cmd
+from ostinato.protocol import commands as cmd
 from ostinato.execution.logs import LogEntry
 from ostinato.wire.records.common import instant
 

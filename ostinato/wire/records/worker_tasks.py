@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ostinato.decider import commands as cmd
+from ostinato.protocol import commands as cmd
 from ostinato.flow.tasks import Task
 from ostinato.wire.records.common import from_json, instant, opt_instant, to_json
 
